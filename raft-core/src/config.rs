@@ -1,0 +1,102 @@
+//! [`Config`]: the settings of one node, with documented defaults and limits.
+
+use std::time::Duration;
+
+use raft_log::NodeId;
+
+use crate::ConfigError;
+
+/// The settings of one Raft node.
+///
+/// Time in the protocol core is counted in ticks; the node driver turns one
+/// tick into [`tick_interval`](Self::tick_interval) of real time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// This node's identity. It must appear in `peers`.
+    pub id: NodeId,
+    /// Every member of the cluster, this node included, in the same order on
+    /// every node. At least one.
+    pub peers: Vec<NodeId>,
+    /// Real time per tick. Default: 10 ms. Minimum: 1 ms.
+    pub tick_interval: Duration,
+    /// Ticks between a leader's heartbeats. Default: 10 (100 ms, so at most
+    /// ten heartbeats a second). Minimum: 1.
+    pub heartbeat_ticks: u32,
+    /// The shortest election timeout, in ticks. Each timeout is drawn uniformly
+    /// from `[election_ticks_min, election_ticks_max)`. Default: 30 (300 ms).
+    /// Minimum: `heartbeat_ticks + 1`.
+    pub election_ticks_min: u32,
+    /// The end of the election timeout range, in ticks (exclusive). Default: 60
+    /// (600 ms). Minimum: `election_ticks_min + 1`.
+    pub election_ticks_max: u32,
+    /// The most entries one AppendEntries carries. Default: 256. Minimum: 1.
+    pub max_entries_per_append: usize,
+    /// The seed of the core's random number generator (election jitter), so a
+    /// run can be replayed. Default: derived from `id`.
+    pub seed: u64,
+}
+
+/// Default real time per tick.
+pub const DEFAULT_TICK_INTERVAL: Duration = Duration::from_millis(10);
+/// Default ticks between heartbeats.
+pub const DEFAULT_HEARTBEAT_TICKS: u32 = 10;
+/// Default shortest election timeout, in ticks.
+pub const DEFAULT_ELECTION_TICKS_MIN: u32 = 30;
+/// Default end of the election timeout range, in ticks.
+pub const DEFAULT_ELECTION_TICKS_MAX: u32 = 60;
+/// Default most entries per AppendEntries.
+pub const DEFAULT_MAX_ENTRIES_PER_APPEND: usize = 256;
+
+impl Config {
+    /// A configuration with the documented defaults.
+    pub fn new(id: NodeId, peers: Vec<NodeId>) -> Config {
+        Config {
+            id,
+            peers,
+            tick_interval: DEFAULT_TICK_INTERVAL,
+            heartbeat_ticks: DEFAULT_HEARTBEAT_TICKS,
+            election_ticks_min: DEFAULT_ELECTION_TICKS_MIN,
+            election_ticks_max: DEFAULT_ELECTION_TICKS_MAX,
+            max_entries_per_append: DEFAULT_MAX_ENTRIES_PER_APPEND,
+            seed: 0x9E37_79B9_7F4A_7C15 ^ id.0,
+        }
+    }
+
+    /// Checks every documented limit.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first setting out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.peers.is_empty() {
+            return Err(ConfigError::NoPeers);
+        }
+        if !self.peers.contains(&self.id) {
+            return Err(ConfigError::NotAMember(self.id));
+        }
+        let mut sorted = self.peers.clone();
+        sorted.sort();
+        if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(ConfigError::DuplicatePeer(pair[0]));
+        }
+        if self.tick_interval < Duration::from_millis(1) {
+            return Err(ConfigError::OutOfRange("tick_interval must be at least 1 ms"));
+        }
+        if self.heartbeat_ticks == 0 {
+            return Err(ConfigError::OutOfRange("heartbeat_ticks must be at least 1"));
+        }
+        if self.election_ticks_min <= self.heartbeat_ticks {
+            return Err(ConfigError::OutOfRange(
+                "election_ticks_min must be greater than heartbeat_ticks",
+            ));
+        }
+        if self.election_ticks_max <= self.election_ticks_min {
+            return Err(ConfigError::OutOfRange(
+                "election_ticks_max must be greater than election_ticks_min",
+            ));
+        }
+        if self.max_entries_per_append == 0 {
+            return Err(ConfigError::OutOfRange("max_entries_per_append must be at least 1"));
+        }
+        Ok(())
+    }
+}

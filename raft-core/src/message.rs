@@ -1,0 +1,106 @@
+//! The Raft RPCs (Figure 2, §7) and the [`Request`]/[`Response`] envelopes a
+//! transport carries.
+
+use raft_log::{Entry, Index, NodeId, Term};
+use serde::{Deserialize, Serialize};
+
+/// RequestVote arguments (Raft §5.2, §5.4.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteRequest {
+    /// The candidate's term.
+    pub term: Term,
+    /// The candidate.
+    pub candidate: NodeId,
+    /// The index of the candidate's last entry.
+    pub last_log_index: Index,
+    /// The term of the candidate's last entry.
+    pub last_log_term: Term,
+}
+
+/// RequestVote results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteResponse {
+    /// The voter's current term, for the candidate to update itself.
+    pub term: Term,
+    /// Whether the candidate received the vote.
+    pub granted: bool,
+}
+
+/// AppendEntries arguments (Raft §5.3): replication and heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendRequest {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader, so followers can redirect clients.
+    pub leader: NodeId,
+    /// The index of the entry just before the new ones.
+    pub prev_log_index: Index,
+    /// The term of that entry.
+    pub prev_log_term: Term,
+    /// The entries to store (empty for a heartbeat).
+    pub entries: Vec<Entry>,
+    /// The leader's commit index.
+    pub leader_commit: Index,
+}
+
+/// AppendEntries results, with the hints for fast backtracking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendResponse {
+    /// The follower's current term.
+    pub term: Term,
+    /// Whether the follower's log matched `prev_log_index`/`prev_log_term`.
+    pub success: bool,
+    /// On success, the last index now known to match the leader's log.
+    pub match_index: Index,
+    /// On failure, the term of the follower's conflicting entry at
+    /// `prev_log_index` (the lab's XTerm), if it has one.
+    pub conflict_term: Option<Term>,
+    /// On failure, the first index of `conflict_term` in the follower's log
+    /// (XIndex), or the follower's next free index when it has no entry at
+    /// `prev_log_index` (XLen).
+    pub conflict_index: Index,
+}
+
+/// InstallSnapshot arguments (Raft §7), the whole snapshot in one message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRequest {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader.
+    pub leader: NodeId,
+    /// The last index the snapshot covers.
+    pub last_included_index: Index,
+    /// The term of that entry.
+    pub last_included_term: Term,
+    /// The service's snapshot bytes.
+    pub data: Vec<u8>,
+}
+
+/// InstallSnapshot results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotResponse {
+    /// The follower's current term.
+    pub term: Term,
+}
+
+/// Any Raft request, as a transport carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// RequestVote.
+    Vote(VoteRequest),
+    /// AppendEntries.
+    Append(AppendRequest),
+    /// InstallSnapshot.
+    Snapshot(SnapshotRequest),
+}
+
+/// Any Raft response, as a transport carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// RequestVote's result.
+    Vote(VoteResponse),
+    /// AppendEntries' result.
+    Append(AppendResponse),
+    /// InstallSnapshot's result.
+    Snapshot(SnapshotResponse),
+}
