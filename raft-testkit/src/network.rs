@@ -1,0 +1,1 @@
+//! The labrpc-style simulated network.

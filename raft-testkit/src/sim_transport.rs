@@ -1,0 +1,1 @@
+//! A `raft-transport` backend over the simulated network.

@@ -1,0 +1,1 @@
+//! The Lab 3 tester.
