@@ -1,1 +1,3 @@
+//! Criterion benchmarks of the file persister (filled in with the file backend).
+
 fn main() {}

@@ -16,6 +16,15 @@ pub enum PersistError {
         /// The index of the first appended entry.
         found: Index,
     },
+    /// A snapshot older than the stored one: replacing it would leave the
+    /// stored entries without the snapshot they follow.
+    #[error("snapshot at index {index} is behind the stored snapshot at index {current}")]
+    SnapshotBehind {
+        /// The index of the refused snapshot.
+        index: Index,
+        /// The index of the stored snapshot.
+        current: Index,
+    },
     /// A record failed its checksum or could not be decoded, somewhere other
     /// than a torn tail.
     #[error("corrupt record in {} at byte offset {offset}", path.display())]
@@ -30,6 +39,22 @@ pub enum PersistError {
     Locked {
         /// The directory.
         path: PathBuf,
+    },
+    /// An earlier save failed part-way, so the file's tail is uncertain; the
+    /// persister refuses further saves. Reopening the directory recovers the
+    /// durable state.
+    #[error("an earlier write to {} failed; reopen to recover", path.display())]
+    Poisoned {
+        /// The file whose write failed.
+        path: PathBuf,
+    },
+    /// One update encodes to more bytes than a record can hold.
+    #[error("an update of {size} bytes exceeds the record limit of {limit} bytes")]
+    RecordTooLarge {
+        /// The encoded size of the update.
+        size: u64,
+        /// The largest record a file can hold.
+        limit: u64,
     },
     /// An IO operation failed.
     #[error("{op} {}", path.display())]
