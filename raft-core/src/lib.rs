@@ -9,6 +9,9 @@ mod config;
 mod error;
 mod message;
 mod node;
+mod progress;
+mod raft;
+mod ready;
 mod status;
 
 pub use crate::applied::Applied;
@@ -17,6 +20,7 @@ pub use crate::config::{
     DEFAULT_MAX_ENTRIES_PER_APPEND, DEFAULT_TICK_INTERVAL,
 };
 pub use crate::error::{ConfigError, NodeError, ProposeError};
+pub(crate) use crate::message::Sent;
 pub use crate::message::{
     AppendRequest, AppendResponse, Request, Response, SnapshotRequest, SnapshotResponse,
     VoteRequest, VoteResponse,

@@ -1,13 +1,23 @@
 //! [`Node`]: the driver that runs the protocol core on threads, over a
 //! persister and a transport, and its [`NodeBuilder`].
 
-use std::sync::Arc;
+mod applier;
+mod driver;
+mod event;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Sender, bounded, unbounded};
 use raft_log::{Index, NodeId, Term};
 use raft_persist::Persister;
-use raft_transport::Transport;
+use raft_transport::{Handler, Transport};
 
-use crate::{Applied, Config, NodeError, ProposeError, Request, Response, Status};
+use self::driver::Driver;
+use self::event::Event;
+use crate::raft::Raft;
+use crate::{Applied, Config, NodeError, ProposeError, Request, Response, Role, Status};
 
 /// The receiving end of a node's apply channel.
 pub type ApplyReceiver = crossbeam_channel::Receiver<Applied>;
@@ -21,10 +31,35 @@ pub struct Proposal {
     pub term: Term,
 }
 
-/// A handle on a running Raft node. Clones share the node.
+/// A handle on a running Raft node. Clones share the node; when the last one
+/// is dropped, the node shuts down.
+///
+/// The node runs two threads of its own: the event loop, which owns the
+/// protocol core, the persister and the sending side of the transport, and
+/// the applier, which hands committed entries to the service. Every method
+/// here is safe to call from any thread, including the one that reads the
+/// apply channel.
 #[derive(Clone, Debug)]
 pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     id: NodeId,
+    events: Sender<Event>,
+    status: Arc<Mutex<Status>>,
+    stopped: Arc<AtomicBool>,
+    /// Dropped at shutdown, which wakes both threads.
+    stop: Mutex<Option<Sender<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    persister: Arc<dyn Persister>,
+    transport: Arc<dyn Transport<Request, Response>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("id", &self.id).finish_non_exhaustive()
+    }
 }
 
 /// Builds and starts a [`Node`].
@@ -48,51 +83,102 @@ impl Node {
 
     /// This node's identity.
     pub fn id(&self) -> NodeId {
-        self.id
+        self.inner.id
     }
 
-    /// Proposes a command. Returns at once with where the entry will sit if it
-    /// commits; the entry reaches the apply channel once committed.
+    /// Proposes a command. Returns as soon as the leader has stored it, with
+    /// where the entry will sit if it commits; the entry reaches the apply
+    /// channel once committed. An accepted proposal may still be lost if the
+    /// leader loses its place before the entry commits.
     ///
     /// # Errors
     /// [`ProposeError::NotLeader`] on a follower or candidate,
     /// [`ProposeError::Shutdown`] after shutdown.
     pub fn propose(&self, data: impl Into<Vec<u8>>) -> Result<Proposal, ProposeError> {
-        let _ = data.into();
-        todo!()
+        if self.inner.is_stopped() {
+            return Err(ProposeError::Shutdown);
+        }
+        let (reply, answer) = bounded(1);
+        self.inner
+            .events
+            .send(Event::Propose { data: data.into(), reply })
+            .map_err(|_| ProposeError::Shutdown)?;
+        answer.recv().unwrap_or(Err(ProposeError::Shutdown))
     }
 
     /// The current term and whether this node believes it is the leader.
     pub fn state(&self) -> (Term, bool) {
-        todo!()
+        let status = self.status();
+        (status.term, status.role == Role::Leader)
     }
 
-    /// A fuller view of the node's state.
+    /// A fuller view of the node's state, as of its last durable step.
     pub fn status(&self) -> Status {
-        todo!()
+        self.inner.status.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Tells the node that the service's `data` holds everything through
-    /// `index`, so the log up to there can be discarded (Raft §7). Safe to call
-    /// from the thread that reads the apply channel.
+    /// `index`, so the log up to there can be discarded (Raft §7). A snapshot
+    /// at or before the node's current one is ignored. Safe to call from the
+    /// thread that reads the apply channel.
     ///
     /// # Errors
     /// [`NodeError::SnapshotPastApplied`] if `index` was not yet applied,
-    /// [`NodeError::Persist`] if saving failed, [`NodeError::Shutdown`].
+    /// [`NodeError::Shutdown`] after shutdown.
     pub fn snapshot(&self, index: Index, data: Vec<u8>) -> Result<(), NodeError> {
-        let _ = (index, data);
-        todo!()
+        if self.inner.is_stopped() {
+            return Err(NodeError::Shutdown);
+        }
+        let (reply, answer) = bounded(1);
+        self.inner
+            .events
+            .send(Event::Snapshot { index, data, reply })
+            .map_err(|_| NodeError::Shutdown)?;
+        answer.recv().unwrap_or(Err(NodeError::Shutdown))
     }
 
     /// The bytes the persisted raft state takes (the lab's `PersistBytes()`).
     pub fn persisted_size(&self) -> u64 {
-        todo!()
+        self.inner.persister.raft_state_size()
+    }
+
+    /// Whether the node has stopped (by [`shutdown`](Self::shutdown) or
+    /// because its persister failed).
+    pub fn is_stopped(&self) -> bool {
+        self.inner.is_stopped()
     }
 
     /// Stops the node: after it returns, the node sends nothing, applies
-    /// nothing and persists nothing. Idempotent.
+    /// nothing and persists nothing, and the apply channel is closed.
+    /// Idempotent.
     pub fn shutdown(&self) {
-        todo!()
+        self.inner.shutdown();
+    }
+}
+
+impl Inner {
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    fn shutdown(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        drop(self.stop.lock().unwrap_or_else(PoisonError::into_inner).take());
+        self.transport.shutdown();
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let current = std::thread::current().id();
+        for thread in threads {
+            if thread.thread().id() != current {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -110,13 +196,85 @@ impl NodeBuilder {
     }
 
     /// Loads the persisted state, starts the node's threads and serves the
-    /// transport. Returns the node and its apply channel.
+    /// transport. Returns the node and its apply channel. If the persister
+    /// holds a snapshot, it is the first item on the channel.
     ///
     /// # Errors
     /// [`NodeError::Config`], [`NodeError::Missing`], [`NodeError::Persist`],
     /// [`NodeError::InconsistentState`], [`NodeError::Transport`].
     pub fn start(self) -> Result<(Node, ApplyReceiver), NodeError> {
         self.config.validate().map_err(NodeError::Config)?;
-        todo!()
+        let persister = self.persister.ok_or(NodeError::Missing("persister"))?;
+        let transport = self.transport.ok_or(NodeError::Missing("transport"))?;
+        let state = persister.load().map_err(NodeError::Persist)?;
+        let id = self.config.id;
+        let tick_interval = self.config.tick_interval;
+        let raft = Raft::new(self.config, state)?;
+
+        let status = Arc::new(Mutex::new(raft.status()));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (events_sender, events) = unbounded();
+        let (stop_sender, stop) = bounded::<()>(0);
+        let (queue_sender, queue) = unbounded();
+        let (service_sender, service) = bounded(0);
+
+        let driver = Driver {
+            raft,
+            persister: Arc::clone(&persister),
+            transport: Arc::clone(&transport),
+            events_sender: events_sender.clone(),
+            events,
+            stop: stop.clone(),
+            stopped: Arc::clone(&stopped),
+            applied: queue_sender,
+            status: Arc::clone(&status),
+            tick_interval,
+        };
+        let spawn_error = |error| {
+            NodeError::Transport(raft_transport::TransportError::Io {
+                op: "spawning a node thread".to_owned(),
+                source: error,
+            })
+        };
+        let driver_thread = std::thread::Builder::new()
+            .name(format!("raft-node-{id}"))
+            .spawn(move || driver.run())
+            .map_err(spawn_error)?;
+        let applier_thread = std::thread::Builder::new()
+            .name(format!("raft-apply-{id}"))
+            .spawn(move || applier::run(queue, service_sender, stop))
+            .map_err(spawn_error)?;
+
+        let inner = Arc::new(Inner {
+            id,
+            events: events_sender.clone(),
+            status,
+            stopped: Arc::clone(&stopped),
+            stop: Mutex::new(Some(stop_sender)),
+            threads: Mutex::new(vec![driver_thread, applier_thread]),
+            persister,
+            transport: Arc::clone(&transport),
+        });
+        let handler = RequestHandler { events: events_sender, stopped };
+        transport.serve(Arc::new(handler)).map_err(NodeError::Transport)?;
+        Ok((Node { inner }, service))
+    }
+}
+
+/// The transport's way into the event loop: each request waits for its
+/// answer, which comes once the state it depends on is durable.
+struct RequestHandler {
+    events: Sender<Event>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Handler<Request, Response> for RequestHandler {
+    fn handle(&self, request: Request) -> Option<Response> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return None;
+        }
+        let (reply, answer) = bounded(1);
+        self.events.send(Event::Request { request, reply }).ok()?;
+        answer.recv().ok()
     }
 }

@@ -1,0 +1,267 @@
+//! Unit tests of the protocol core, driven by ticks and messages only: no
+//! threads, no sleeps, no clock.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use raft_log::{Index, NodeId, Term};
+use raft_persist::PersistedState;
+
+use super::Raft;
+use crate::{Applied, Config, Request, Role, Sent};
+
+/// A cluster of cores joined by a synchronous, lossless message queue, with
+/// per-node isolation to model partitions.
+struct Cluster {
+    nodes: Vec<Raft>,
+    isolated: BTreeSet<u64>,
+    applied: Vec<Vec<Applied>>,
+    queue: VecDeque<(NodeId, NodeId, Request)>,
+}
+
+fn new_test_config(id: u64, size: u64) -> Config {
+    let mut config = Config::new(NodeId(id), (0..size).map(NodeId).collect());
+    config.seed = 7 + id * 1_000_003;
+    config
+}
+
+impl Cluster {
+    fn new(size: u64) -> Cluster {
+        let nodes = (0..size)
+            .map(|id| Raft::new(new_test_config(id, size), PersistedState::default()).unwrap())
+            .collect();
+        Cluster {
+            nodes,
+            isolated: BTreeSet::new(),
+            applied: vec![Vec::new(); size as usize],
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        for (position, node) in self.nodes.iter_mut().enumerate() {
+            let ready = node.take_ready();
+            self.applied[position].extend(ready.applied);
+            for (to, request) in ready.messages {
+                self.queue.push_back((NodeId(position as u64), to, request));
+            }
+        }
+    }
+
+    /// Delivers every queued message (and those they cause) to connected nodes.
+    fn deliver(&mut self) {
+        self.collect();
+        while let Some((from, to, request)) = self.queue.pop_front() {
+            if self.isolated.contains(&from.0) || self.isolated.contains(&to.0) {
+                continue;
+            }
+            let sent = Sent::of(&request);
+            let response = self.nodes[to.0 as usize].handle_request(request);
+            self.nodes[from.0 as usize].handle_response(to, sent, response);
+            self.collect();
+        }
+    }
+
+    fn tick(&mut self, times: u32) {
+        for _ in 0..times {
+            for node in &mut self.nodes {
+                node.tick();
+            }
+            self.deliver();
+        }
+    }
+
+    fn leaders(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&n| {
+                !self.isolated.contains(&(n as u64)) && self.nodes[n].status().role == Role::Leader
+            })
+            .collect()
+    }
+
+    fn elect(&mut self) -> usize {
+        for _ in 0..200 {
+            self.tick(1);
+            if let [leader] = self.leaders()[..] {
+                return leader;
+            }
+        }
+        panic!("no leader elected");
+    }
+
+    fn commands(&self, node: usize) -> Vec<Vec<u8>> {
+        self.applied[node]
+            .iter()
+            .filter_map(|item| match item {
+                Applied::Command { data, .. } => Some(data.clone()),
+                Applied::Snapshot { .. } => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn one_leader_is_elected_and_terms_agree() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    cluster.tick(50);
+    assert_eq!(cluster.leaders(), vec![leader], "leadership must be stable without failures");
+    let terms: BTreeSet<Term> = cluster.nodes.iter().map(|node| node.status().term).collect();
+    assert_eq!(terms.len(), 1);
+}
+
+#[test]
+fn a_proposal_commits_and_applies_everywhere_in_order() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    for n in 1..=5u8 {
+        let (index, _) = cluster.nodes[leader].propose(vec![n]).unwrap();
+        assert_eq!(index, Index(u64::from(n)), "no no-op entry: indices start at 1");
+    }
+    cluster.deliver();
+    cluster.tick(20); // followers learn the commit index from heartbeats
+    for node in 0..3 {
+        assert_eq!(cluster.commands(node), (1..=5u8).map(|n| vec![n]).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_follower_rejects_proposals() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    let follower = (leader + 1) % 3;
+    assert!(cluster.nodes[follower].propose(vec![1]).is_none());
+}
+
+#[test]
+fn a_minority_leader_cannot_commit() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    for other in (0..3).filter(|&n| n != leader) {
+        cluster.isolated.insert(other as u64);
+    }
+    cluster.nodes[leader].propose(vec![9]).unwrap();
+    cluster.tick(20);
+    assert!(cluster.commands(leader).is_empty());
+}
+
+#[test]
+fn a_deposed_leader_log_is_repaired_by_the_new_leader() {
+    let mut cluster = Cluster::new(5);
+    let old = cluster.elect();
+    cluster.nodes[old].propose(vec![1]).unwrap();
+    cluster.tick(20);
+    // Cut the leader off; it keeps accepting entries that can never commit.
+    cluster.isolated.insert(old as u64);
+    for n in 0..50u8 {
+        cluster.nodes[old].propose(vec![100, n]).unwrap();
+    }
+    cluster.collect();
+    cluster.queue.clear();
+    let new = cluster.elect();
+    assert_ne!(new, old);
+    for n in 0..30u8 {
+        cluster.nodes[new].propose(vec![200, n]).unwrap();
+    }
+    cluster.tick(20);
+    cluster.isolated.clear();
+    cluster.tick(100);
+    let expected = cluster.commands(new);
+    assert_eq!(expected.len(), 31);
+    for node in 0..5 {
+        assert_eq!(cluster.commands(node), expected, "node {node} diverged");
+    }
+    assert_eq!(cluster.nodes[old].status().role, Role::Follower);
+}
+
+#[test]
+fn a_vote_goes_only_to_an_up_to_date_log_and_once_per_term() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    cluster.nodes[leader].propose(vec![1]).unwrap();
+    cluster.tick(20);
+    let voter = (leader + 1) % 3;
+    let term = cluster.nodes[voter].status().term.next();
+    let stale = crate::VoteRequest {
+        term,
+        candidate: NodeId(99),
+        last_log_index: Index(0),
+        last_log_term: Term(0),
+    };
+    let response = cluster.nodes[voter].handle_vote_request(stale);
+    assert!(!response.granted, "a candidate missing a committed entry must lose");
+    let fresh = crate::VoteRequest {
+        term,
+        candidate: NodeId(98),
+        last_log_index: Index(1),
+        last_log_term: cluster.nodes[voter].log.last_term(),
+    };
+    assert!(cluster.nodes[voter].handle_vote_request(fresh.clone()).granted);
+    let rival = crate::VoteRequest { candidate: NodeId(97), ..fresh };
+    assert!(!cluster.nodes[voter].handle_vote_request(rival).granted, "one vote per term");
+}
+
+#[test]
+fn a_lagging_follower_catches_up_through_a_snapshot() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    let lagging = (leader + 1) % 3;
+    cluster.isolated.insert(lagging as u64);
+    for n in 1..=20u8 {
+        cluster.nodes[leader].propose(vec![n]).unwrap();
+    }
+    cluster.tick(20);
+    let applied = cluster.nodes[leader].status().applied_index;
+    assert_eq!(applied, Index(20));
+    cluster.nodes[leader].snapshot(Index(15), b"state through 15".to_vec()).unwrap();
+    assert_eq!(cluster.nodes[leader].log.base_index(), Index(15));
+    let ready = cluster.nodes[leader].take_ready();
+    assert_eq!(ready.update.snapshot.as_ref().map(|s| s.index), Some(Index(15)));
+
+    cluster.isolated.clear();
+    cluster.tick(40);
+    let received: Vec<&Applied> = cluster.applied[lagging].iter().collect();
+    assert!(
+        matches!(received.first(), Some(Applied::Snapshot { index: Index(15), .. })),
+        "the lagging follower must first receive the snapshot, got {received:?}"
+    );
+    let tail: Vec<Index> = received[1..].iter().map(|item| item.index()).collect();
+    assert_eq!(tail, (16..=20).map(Index).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_snapshot_past_the_applied_index_is_refused() {
+    let mut cluster = Cluster::new(1);
+    cluster.elect();
+    cluster.nodes[0].propose(vec![1]).unwrap();
+    assert!(cluster.nodes[0].snapshot(Index(2), Vec::new()).is_err());
+}
+
+#[test]
+fn a_restarted_node_hands_its_snapshot_to_the_service_first() {
+    let state = PersistedState {
+        hard_state: raft_persist::HardState { term: Term(3), voted_for: None },
+        snapshot: Some(raft_persist::Snapshot {
+            index: Index(9),
+            term: Term(2),
+            data: b"nine".to_vec(),
+        }),
+        entries: vec![raft_log::Entry::new(Index(10), Term(3), b"ten".to_vec())],
+    };
+    let mut raft = Raft::new(new_test_config(0, 3), state).unwrap();
+    let ready = raft.take_ready();
+    assert_eq!(
+        ready.applied,
+        vec![Applied::Snapshot { index: Index(9), term: Term(2), data: b"nine".to_vec() }]
+    );
+    assert_eq!(raft.status().last_index, Index(10));
+}
+
+#[test]
+fn entries_that_do_not_follow_the_snapshot_are_an_error_not_a_panic() {
+    let state = PersistedState {
+        snapshot: Some(raft_persist::Snapshot { index: Index(9), term: Term(2), data: vec![] }),
+        entries: vec![raft_log::Entry::new(Index(12), Term(3), vec![])],
+        ..PersistedState::default()
+    };
+    assert!(Raft::new(new_test_config(0, 3), state).is_err());
+}
