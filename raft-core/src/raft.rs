@@ -221,7 +221,11 @@ impl Raft {
         }
     }
 
-    /// Moves to `term` (if newer) as a follower of `leader`.
+    /// Moves to `term` (if newer) as a follower of `leader`. The election
+    /// timer restarts only when the role changes: hearing of a newer term from
+    /// a candidate that gets no vote must not hold back this node's own
+    /// election (Raft Figure 2 resets it on granting a vote or hearing from the
+    /// leader, which the callers do).
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         if term > self.term {
             self.term = term;
@@ -230,12 +234,12 @@ impl Raft {
         }
         if self.role != Role::Follower {
             tracing::debug!(id = %self.id, term = %self.term, "became follower");
+            self.role = Role::Follower;
+            self.reset_election_timer();
         }
-        self.role = Role::Follower;
         self.leader = leader;
         self.votes.clear();
         self.progress.clear();
-        self.reset_election_timer();
     }
 
     fn save_hard_state(&mut self) {

@@ -52,6 +52,7 @@ impl Raft {
             return self.reject_append(None, Index(0));
         }
         self.become_follower(request.term, Some(request.leader));
+        self.reset_election_timer();
 
         let AppendRequest { mut prev_log_index, mut prev_log_term, mut entries, .. } = request;
         let base = self.log.base_index();

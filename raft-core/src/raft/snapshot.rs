@@ -53,6 +53,7 @@ impl Raft {
             return SnapshotResponse { term: self.term };
         }
         self.become_follower(request.term, Some(request.leader));
+        self.reset_election_timer();
         let index = request.last_included_index;
         let term = request.last_included_term;
         if index <= self.commit_index {
