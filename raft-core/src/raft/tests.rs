@@ -18,7 +18,7 @@ struct Cluster {
     queue: VecDeque<(NodeId, NodeId, Request)>,
 }
 
-fn new_test_config(id: u64, size: u64) -> Config {
+pub(super) fn new_test_config(id: u64, size: u64) -> Config {
     let mut config = Config::new(NodeId(id), (0..size).map(NodeId).collect());
     config.seed = 7 + id * 1_000_003;
     config
@@ -265,3 +265,5 @@ fn entries_that_do_not_follow_the_snapshot_are_an_error_not_a_panic() {
     };
     assert!(Raft::new(new_test_config(0, 3), state).is_err());
 }
+
+mod safety;
