@@ -81,10 +81,8 @@ impl World {
                         if index.0 != member.service.len() as u64 + 1 {
                             return Err(format!("node {id} applied {index} out of order"));
                         }
-                        if let Some(other) = self.applied.get(&index) {
-                            if *other != data {
-                                return Err(format!("two commands applied at index {index}"));
-                            }
+                        if self.applied.get(&index).is_some_and(|other| *other != data) {
+                            return Err(format!("two commands applied at index {index}"));
                         }
                         self.applied.insert(index, data.clone());
                         member.service.push(data);
