@@ -34,7 +34,8 @@ pub struct Log {
     base_index: Index,
     /// The term of the entry at `base_index`.
     base_term: Term,
-    /// Invariant: `entries[k].index == base_index + 1 + k`, and terms never decrease.
+    /// Invariant: `entries[k].index == base_index + 1 + k`, and terms never
+    /// decrease, from `base_term` on.
     entries: Vec<Entry>,
 }
 
@@ -52,8 +53,9 @@ impl Log {
     /// Restores a log from a base point and the entries after it.
     ///
     /// # Errors
-    /// [`LogError::NotContiguous`] if the entries do not start right after the
-    /// base or skip an index.
+    /// As [`append`](Self::append): [`LogError::NotContiguous`] if the entries do
+    /// not start right after the base or skip an index,
+    /// [`LogError::DecreasingTerm`] if a term falls below the one before it.
     pub fn from_parts(index: Index, term: Term, entries: Vec<Entry>) -> Result<Log, LogError> {
         let mut log = Log::with_base(index, term);
         log.append(entries)?;
@@ -119,9 +121,12 @@ impl Log {
     /// The entries in the half-open range `[range.start, range.end)`.
     ///
     /// # Errors
-    /// [`LogError::Compacted`] if the range starts at or before the base,
-    /// [`LogError::Unavailable`] if it ends past `last_index + 1`,
-    /// [`LogError::InvertedRange`] if its start is after its end.
+    /// The first that applies, in this order:
+    /// [`LogError::InvertedRange`] if its start is after its end,
+    /// [`LogError::Compacted`] if the range starts at or before the base (an
+    /// empty range included),
+    /// [`LogError::Unavailable`] (naming `range.end - 1`) if it ends past
+    /// `last_index + 1`.
     pub fn entries(&self, range: Range<Index>) -> Result<&[Entry], LogError> {
         let Range { start, end } = range;
         if start > end {
@@ -149,15 +154,26 @@ impl Log {
     /// Appends entries that follow on from the last one.
     ///
     /// # Errors
+    /// Nothing is appended when one of these is returned, for the first entry
+    /// that breaks a rule:
     /// [`LogError::NotContiguous`] if the first entry's index is not
-    /// `last_index + 1` or the indices skip; nothing is appended then.
+    /// `last_index + 1` or the indices skip;
+    /// [`LogError::DecreasingTerm`] if an entry's term is below the term before
+    /// it ([`last_term`](Self::last_term) for the first).
     pub fn append(&mut self, entries: Vec<Entry>) -> Result<(), LogError> {
-        let mut expected = self.next_index();
+        let (mut last, mut previous) = (self.last_index(), self.last_term());
         for entry in &entries {
-            if entry.index != expected {
-                return Err(LogError::NotContiguous { last: Index(expected.0 - 1), found: entry.index });
+            if entry.index != last.next() {
+                return Err(LogError::NotContiguous { last, found: entry.index });
             }
-            expected = expected.next();
+            if entry.term < previous {
+                return Err(LogError::DecreasingTerm {
+                    index: entry.index,
+                    term: entry.term,
+                    previous,
+                });
+            }
+            (last, previous) = (entry.index, entry.term);
         }
         self.entries.extend(entries);
         Ok(())
@@ -165,6 +181,9 @@ impl Log {
 
     /// Appends one new command in `term` at the end, as a leader does, and
     /// returns its index.
+    ///
+    /// `term` must be at least [`last_term`](Self::last_term), as a leader's
+    /// current term always is; the term lookups assume terms never decrease.
     pub fn push(&mut self, term: Term, data: Vec<u8>) -> Index {
         let index = self.next_index();
         self.entries.push(Entry { index, term, data });
@@ -253,7 +272,10 @@ impl Log {
     }
 
     fn position(&self, index: Index) -> Option<usize> {
-        let offset = index.0.checked_sub(self.base_index.0 + 1)?;
+        let offset = index.0.checked_sub(self.base_index.0)?.checked_sub(1)?;
         usize::try_from(offset).ok()
     }
 }
+
+#[cfg(test)]
+mod tests;
