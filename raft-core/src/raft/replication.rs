@@ -88,10 +88,11 @@ impl Raft {
                 }
                 self.pending.truncate_from(first);
             }
-            self.pending.append(new_entries.iter().cloned());
-            if self.log.append(new_entries).is_err() {
+            if self.log.append(new_entries.clone()).is_err() {
+                // A malformed batch (gaps, falling terms): refuse it whole.
                 return self.reject_append(None, self.log.next_index());
             }
+            self.pending.append(new_entries);
         }
         if request.leader_commit > self.commit_index {
             self.commit_index = request.leader_commit.min(match_index).max(self.commit_index);

@@ -56,8 +56,9 @@ impl Raft {
         self.reset_election_timer();
         let index = request.last_included_index;
         let term = request.last_included_term;
-        if index <= self.commit_index {
-            // The log already holds (or a snapshot already covers) all of it.
+        if index <= self.commit_index || index.0 == u64::MAX {
+            // The log already holds (or a snapshot already covers) all of it;
+            // an index with no successor is malformed.
             return SnapshotResponse { term: self.term };
         }
         // Keep the entries that follow the snapshot if the log agrees with it
