@@ -28,7 +28,6 @@ pub(crate) struct Image {
     entry_bytes: u64,
 }
 
-#[allow(dead_code)] // Until the file backend lands.
 impl Image {
     /// The empty state: default hard state, no snapshot, no entry.
     pub(crate) fn new() -> Image {
@@ -55,9 +54,9 @@ impl Image {
         self.snapshot.as_deref()
     }
 
-    /// The stored entries, in index order.
-    pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = &Entry> {
-        self.entries.iter()
+    /// The stored entries, in index order, as one slice.
+    pub(crate) fn contiguous_entries(&mut self) -> &[Entry] {
+        self.entries.make_contiguous()
     }
 
     /// The encoded hard state plus the encoded entries, in bytes.

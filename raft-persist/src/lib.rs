@@ -7,6 +7,9 @@
 //!
 //! - [`MemPersister`] keeps everything in memory; a clone is an independent
 //!   copy, which is how a tester simulates a crash.
+//! - [`FilePersister`] keeps everything in one directory: an append-only,
+//!   checksummed log and the latest snapshot, written so that a crash at any
+//!   moment leaves the last saved state readable.
 //!
 //! Not here: Raft's rules (when to save what is `raft-core`'s business) and
 //! networking.
@@ -35,12 +38,14 @@
 //! ```
 
 mod error;
+mod file;
 mod image;
 mod mem;
 mod persister;
 mod state;
 
 pub use crate::error::PersistError;
+pub use crate::file::{FilePersister, FilePersisterBuilder, SyncMode};
 pub use crate::mem::MemPersister;
 pub use crate::persister::Persister;
 pub use crate::state::{HardState, PersistedState, Snapshot, Update};

@@ -22,11 +22,11 @@ fn snapshot(index: u64) -> Snapshot {
 }
 
 fn indices(image: &Image) -> Vec<u64> {
-    image.entries().map(|entry| entry.index.0).collect()
+    image.entries.iter().map(|entry| entry.index.0).collect()
 }
 
 fn recounted_size(image: &Image) -> u64 {
-    encoded_len(&image.hard_state()) + image.entries().map(encoded_len).sum::<u64>()
+    encoded_len(&image.hard_state()) + image.entries.iter().map(encoded_len).sum::<u64>()
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn truncation_at_or_before_the_snapshot_empties_the_tail() {
         })
         .unwrap();
     assert_eq!(indices(&image), vec![4]);
-    assert_eq!(image.entries().next().unwrap().term, Term(2));
+    assert_eq!(image.entries[0].term, Term(2));
 }
 
 #[test]
@@ -139,6 +139,6 @@ fn an_append_at_the_largest_index_is_refused_without_overflow() {
 fn compaction_releases_the_dropped_entries_memory() {
     let mut image = appended(1..=200);
     image.save(&Update { snapshot: Some(snapshot(198)), ..Update::default() }).unwrap();
-    assert_eq!(image.entries().len(), 2);
+    assert_eq!(image.entries.len(), 2);
     assert!(image.entries.capacity() < 50, "capacity {}", image.entries.capacity());
 }

@@ -1,0 +1,121 @@
+//! Opening a directory: reading the log and the snapshot it names back into an
+//! [`Image`], dropping a torn tail and removing what a crash left behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+
+use crate::file::directory::{Directory, LOG, io_error, snapshot_name};
+use crate::file::frame::{Damage, Frames};
+use crate::file::record::{self, LOG_MAGIC, Record};
+use crate::image::Image;
+use crate::{PersistError, Snapshot, Update};
+
+/// The open log file and the state the directory holds, ready for appending.
+#[derive(Debug)]
+pub(crate) struct Files {
+    /// The durable state.
+    pub(crate) image: Image,
+    /// The log file, open for appending at `log_len`.
+    pub(crate) log: File,
+    /// The log file's length once any torn tail is cut off.
+    pub(crate) log_len: u64,
+    /// The generation of the current snapshot file (0 without one).
+    pub(crate) generation: u64,
+    /// The current snapshot file's length (0 without one).
+    pub(crate) snapshot_len: u64,
+}
+
+/// Reads the directory's state back, or starts an empty one.
+///
+/// A crash can leave the directory between two steps of a save; each step
+/// keeps the previous one readable, and the log's first record names the
+/// snapshot it follows, so what this reads is always one whole saved state:
+///
+/// - a torn last record of the log (a crash mid-append) is cut off;
+/// - a snapshot file the log does not name (a crash before the new log was
+///   renamed into place, or before the old snapshot was removed) and any
+///   temporary file are removed.
+///
+/// # Errors
+/// [`PersistError::Corrupt`] for damage anywhere but the log's last record,
+/// or a log that does not replay; [`PersistError::Io`] for failing IO.
+pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
+    let path = directory.file(LOG);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == ErrorKind::NotFound => return start_empty(directory),
+        Err(error) => return Err(io_error("reading", &path)(error)),
+    };
+    let corrupt = |offset: u64| PersistError::Corrupt { path: path.clone(), offset };
+    if !bytes.starts_with(LOG_MAGIC) {
+        return Err(corrupt(0));
+    }
+    let mut frames = Frames::new(&bytes, LOG_MAGIC.len());
+    let base = frames.next_frame().ok().flatten();
+    let base_offset = LOG_MAGIC.len() as u64;
+    let Some(Record::Base { generation, point }) =
+        base.and_then(|frame| record::decode::<Record<'_>>(frame.payload))
+    else {
+        // The first record is written with the file, before it is renamed
+        // into place: it cannot be torn, only damaged.
+        return Err(corrupt(base_offset));
+    };
+
+    let mut image = Image::new();
+    let mut snapshot_len = 0;
+    if let Some((index, term)) = point {
+        let (snapshot, len) = read_snapshot(directory, generation)?;
+        if (snapshot.index, snapshot.term) != (index, term) {
+            return Err(corrupt(base_offset));
+        }
+        image.save(&Update { snapshot: Some(snapshot), ..Update::default() })?;
+        snapshot_len = len;
+    }
+
+    let log_len = loop {
+        match frames.next_frame() {
+            Ok(Some(frame)) => {
+                let update = record::decode::<Record<'_>>(frame.payload)
+                    .and_then(Record::into_update)
+                    .ok_or_else(|| corrupt(frame.offset))?;
+                image.save(&update).map_err(|_| corrupt(frame.offset))?;
+            }
+            Ok(None) => break frames.position(),
+            Err(Damage::Torn { offset }) => break offset,
+            Err(Damage::Corrupt { offset }) => return Err(corrupt(offset)),
+        }
+    };
+
+    let log = OpenOptions::new().append(true).open(&path).map_err(io_error("opening", &path))?;
+    if log_len < bytes.len() as u64 {
+        tracing::warn!(
+            path = %path.display(),
+            offset = log_len,
+            dropped = bytes.len() as u64 - log_len,
+            "dropping a torn record at the end of the log"
+        );
+        log.set_len(log_len).map_err(io_error("truncating", &path))?;
+        directory.sync_file(&log, &path)?;
+    }
+    directory.remove_leftovers(point.map(|_| generation))?;
+    Ok(Files { image, log, log_len, generation, snapshot_len })
+}
+
+/// Starts an empty directory: a log holding only its first records.
+fn start_empty(directory: &Directory) -> Result<Files, PersistError> {
+    directory.remove_leftovers(None)?;
+    let mut image = Image::new();
+    let bytes = record::log_file(0, &mut image)?;
+    let log = directory.replace(LOG, &bytes)?;
+    Ok(Files { image, log, log_len: bytes.len() as u64, generation: 0, snapshot_len: 0 })
+}
+
+/// Reads and checks the snapshot file of `generation`, returning the snapshot
+/// and the file's length.
+fn read_snapshot(directory: &Directory, generation: u64) -> Result<(Snapshot, u64), PersistError> {
+    let path = directory.file(&snapshot_name(generation));
+    let bytes = fs::read(&path).map_err(io_error("reading", &path))?;
+    let snapshot = record::parse_snapshot_file(&bytes)
+        .map_err(|offset| PersistError::Corrupt { path: path.clone(), offset })?;
+    Ok((snapshot, bytes.len() as u64))
+}
