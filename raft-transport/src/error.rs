@@ -6,7 +6,9 @@ use raft_log::NodeId;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
-    /// The peer could not be reached: unknown, down, or cut off.
+    /// The peer could not be reached: unknown, down, cut off, refused the
+    /// connection, or the connection broke while the call was in flight (the
+    /// peer may then have handled the request).
     #[error("peer {0} is unreachable")]
     Unreachable(NodeId),
     /// No reply came before the call's deadline.
@@ -24,6 +26,16 @@ pub enum CallError {
         /// The peer that sent it.
         peer: NodeId,
         /// What the decoder said.
+        reason: String,
+    },
+    /// The peer received the request but could not handle it: it could not
+    /// decode the request, or could not send its reply (the reply did not
+    /// encode or exceeded the maximum frame size).
+    #[error("peer {peer} rejected the request: {reason}")]
+    Rejected {
+        /// The peer that rejected it.
+        peer: NodeId,
+        /// What the peer said.
         reason: String,
     },
     /// The request could not be encoded or exceeds the maximum frame size.

@@ -1,11 +1,52 @@
 //! Request/response RPC between numbered peers: the [`Transport`] trait, with an
 //! in-process channel backend and a TCP backend.
 //!
-//! Not here: anything about Raft. A transport carries pairs of serde types.
+//! A node calls a peer with [`Transport::call`], which returns at once; the
+//! reply, or a typed [`CallError`] saying why there is none, reaches the
+//! callback exactly once, later, on a transport thread. A node serves its
+//! peers by installing a [`Handler`] with [`Transport::serve`]. The trait's
+//! documentation is the full contract: threads, blocking, ordering, shutdown.
+//!
+//! Backends:
+//! - [`ChannelTransport`], made from a shared [`ChannelNetwork`]: in process,
+//!   requests passed by value, nodes can be cut off and brought back. For
+//!   tests and single-process clusters.
+//!
+//! Not here: anything about Raft. A transport carries pairs of serde types
+//! ([`Message`]) and knows nothing of what they mean.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use raft_transport::{CallError, ChannelNetwork, NodeId, Transport};
+//!
+//! let network = ChannelNetwork::<String, usize>::new();
+//! let one = network.transport(NodeId(1))?;
+//! let two = network.transport(NodeId(2))?;
+//! two.serve(Arc::new(|word: String| Some(word.len())))?;
+//!
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! one.call(NodeId(2), "hello".to_string(), Box::new(move |reply| tx.send(reply).unwrap()));
+//! assert_eq!(rx.recv()?, Ok(5));
+//!
+//! network.disconnect(NodeId(2));
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! one.call(NodeId(2), "again".to_string(), Box::new(move |reply| tx.send(reply).unwrap()));
+//! assert_eq!(rx.recv()?, Err(CallError::Unreachable(NodeId(2))));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod channel;
+mod config;
+mod dispatch;
 mod error;
+mod pending;
+mod threads;
 mod transport;
+mod worker_pool;
 
+pub use crate::channel::{ChannelNetwork, ChannelTransport};
+pub use crate::config::TransportConfig;
 pub use crate::error::{CallError, TransportError};
 pub use crate::transport::{Handler, Message, ReplyCallback, Transport};
 pub use raft_log::NodeId;
