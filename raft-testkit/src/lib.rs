@@ -1,8 +1,47 @@
-//! The MIT 6.5840 Lab 3 tester reproduced in Rust: a labrpc-style simulated
-//! network (a `raft-transport` backend with the lab's fault model and counters),
-//! the tester that crashes, restarts and checks Raft nodes, and the lab's 28
-//! tests under `tests/`.
+//! The MIT 6.5840 Lab 3 tester reproduced in Rust, to run the lab's 28 Raft
+//! tests against `raft-core`.
+//!
+//! - [`Network`]: labrpc's simulated network, with its fault model (drops,
+//!   delays, long reordering, dead servers) and its RPC and byte counters.
+//! - [`SimTransport`]: a `raft-transport` backend over that network, so a
+//!   `raft-core` node talks to its peers through labrpc-style ends.
+//! - [`Tester`]: the lab's test harness. It starts, crashes and restarts
+//!   nodes (each restart begins from a copy of the crashed node's
+//!   [`MemPersister`](raft_persist::MemPersister)), connects and disconnects
+//!   them, checks every apply channel, and offers the lab's helpers
+//!   ([`check_one_leader`](Tester::check_one_leader), [`one`](Tester::one),
+//!   [`wait`](Tester::wait), ...). Commands are [`Command`]s, postcard-encoded.
+//!
+//! The lab tests live under `tests/` (`lab_3a.rs` to `lab_3d.rs`); each prints
+//! the lab's lines (`cargo test -p raft-testkit --test lab_3a -- --nocapture`).
+//! Each tester holds a process-wide lock, so the tests run one at a time.
+//!
+//! Not here: the Raft protocol itself, key/value semantics, and a
+//! deterministic simulator (these tests run in real time).
+//!
+//! ```
+//! use raft_testkit::{Command, Index, Tester};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tester = Tester::new(3, true, false);
+//! tester.begin("Example: one leader, one command");
+//! let leader = tester.check_one_leader();
+//! assert!(leader < 3);
+//! let index = tester.one(Command::Int(100), 3, false);
+//! assert_eq!(index, Index(1));
+//! assert_eq!(tester.n_committed(index), (3, Some(Command::Int(100))));
+//! // Raft replicates the command's bytes.
+//! assert_eq!(Command::decode(&Command::Int(100).encode())?, Command::Int(100));
+//! tester.end();
+//! # Ok(())
+//! # }
+//! ```
 
 mod network;
 mod sim_transport;
 mod tester;
+
+pub use crate::network::{Network, Service};
+pub use crate::sim_transport::SimTransport;
+pub use crate::tester::{Command, RAFT_ELECTION_TIMEOUT, SEED_VARIABLE, SNAPSHOT_INTERVAL, Tester};
+pub use raft_core::{Index, Node, Proposal, Term};
