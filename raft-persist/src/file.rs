@@ -220,3 +220,6 @@ impl Persister for FilePersister {
         self.inner().files.image.snapshot_size()
     }
 }
+
+#[cfg(test)]
+mod tests;

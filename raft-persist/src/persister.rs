@@ -27,8 +27,14 @@ pub trait Persister: Send + Sync + 'static {
     /// new one. The cost is proportional to the update, not to the log.
     ///
     /// # Errors
+    /// Nothing is saved when one of these is returned:
     /// [`PersistError::NotContiguous`] if the appended entries do not follow on
-    /// from what remains (nothing is saved then); a backend's IO failures.
+    /// from what remains; [`PersistError::SnapshotBehind`] if the snapshot is
+    /// older than the stored one.
+    ///
+    /// A backend's own failures, after which the update may or may not be
+    /// durable: for files, [`PersistError::Io`], [`PersistError::Poisoned`] once
+    /// a write has failed, [`PersistError::RecordTooLarge`] (nothing saved).
     fn save(&self, update: &Update) -> Result<(), PersistError>;
 
     /// The bytes the hard state and the log tail take, as the lab's

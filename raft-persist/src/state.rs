@@ -30,8 +30,10 @@ pub struct Snapshot {
 /// [`Persister::save`](crate::Persister::save) applies the parts in this order:
 /// 1. `hard_state` replaces the stored hard state;
 /// 2. `snapshot` replaces the stored snapshot, and the entries at or before its
-///    index are dropped;
-/// 3. `truncate_from` drops the entries at that index and after;
+///    index are dropped (all of them when it lies past the last entry); it may
+///    not be older than the stored snapshot;
+/// 3. `truncate_from` drops the entries at that index and after (every entry
+///    left when it is at or before the snapshot's index);
 /// 4. `append` adds entries, which must follow on from what remains (the last
 ///    entry, or the snapshot's index when no entry remains).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
