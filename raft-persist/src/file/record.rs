@@ -1,4 +1,5 @@
-//! [`Record`]: what the frames of the log file carry.
+//! [`Record`]: what the frames of the log file carry, and the byte layout of
+//! the log and snapshot files.
 
 use std::borrow::Cow;
 

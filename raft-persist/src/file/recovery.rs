@@ -60,6 +60,11 @@ pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
         // into place: it cannot be torn, only damaged.
         return Err(corrupt(base_offset));
     };
+    // Generation 0 is the state before any snapshot, and the next save with a
+    // snapshot needs a generation after this one.
+    if (generation == 0) != point.is_none() || generation == u64::MAX {
+        return Err(corrupt(base_offset));
+    }
 
     let mut image = Image::new();
     let mut snapshot_len = 0;

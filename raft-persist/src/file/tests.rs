@@ -7,8 +7,9 @@ use raft_log::{Entry, Index, Term};
 
 use super::FilePersister;
 use super::directory::LOG;
+use super::frame;
 use super::frame::Frames;
-use super::record::LOG_MAGIC;
+use super::record::{LOG_MAGIC, Record};
 use crate::{PersistError, Persister, Snapshot, Update};
 
 fn appending(index: u64, len: usize) -> Update {
@@ -61,4 +62,20 @@ fn a_long_tail_is_rewritten_in_several_records() {
     // takes entries until it holds 1 MiB.
     assert_eq!(count, 3);
     assert_eq!(FilePersister::open(dir.path()).unwrap().load().unwrap(), state);
+}
+
+#[test]
+fn a_base_record_with_an_impossible_generation_is_corruption() {
+    for (generation, point) in
+        [(u64::MAX, Some((Index(1), Term(1)))), (3, None), (0, Some((Index(1), Term(1))))]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LOG_MAGIC.to_vec();
+        frame::encode(&Record::Base { generation, point }, &mut log).unwrap();
+        fs::write(dir.path().join(LOG), &log).unwrap();
+        match FilePersister::open(dir.path()) {
+            Err(PersistError::Corrupt { offset, .. }) => assert_eq!(offset, LOG_MAGIC.len() as u64),
+            other => panic!("generation {generation}: expected corruption, got {other:?}"),
+        }
+    }
 }
