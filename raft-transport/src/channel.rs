@@ -16,7 +16,7 @@ use self::network::Endpoint;
 /// One node's end of a [`ChannelNetwork`]: requests and replies are handed
 /// over by value, with no encoding.
 ///
-/// It keeps the [`Transport`] contract as the TCP backend
+/// It keeps the [`Transport`] contract as [`TcpTransport`](crate::TcpTransport)
 /// does, so that code tested over channels behaves the same over TCP:
 /// - a call to a node that is cut off, shut down or was never made fails with
 ///   [`CallError::Unreachable`], on a transport thread, without waiting for its

@@ -11,6 +11,15 @@
 //! - [`ChannelTransport`], made from a shared [`ChannelNetwork`]: in process,
 //!   requests passed by value, nodes can be cut off and brought back. For
 //!   tests and single-process clusters.
+//! - [`TcpTransport`], built with [`TcpTransport::builder`]: std threads and
+//!   blocking sockets, one persistent connection per peer carrying many calls
+//!   at once, length-prefixed postcard frames with a maximum size, a handshake
+//!   that keeps nodes of other clusters and protocol versions out, reconnection
+//!   with backoff. Malformed input closes the one connection it came on.
+//!
+//! Both pass one conformance suite (`tests/conformance.rs`), so code tested
+//! over channels behaves the same over TCP. Their shared settings are in
+//! [`TransportConfig`]; TCP's own in [`TcpConfig`].
 //!
 //! Not here: anything about Raft. A transport carries pairs of serde types
 //! ([`Message`]) and knows nothing of what they mean.
@@ -41,6 +50,7 @@ mod config;
 mod dispatch;
 mod error;
 mod pending;
+mod tcp;
 mod threads;
 mod transport;
 mod worker_pool;
@@ -48,5 +58,6 @@ mod worker_pool;
 pub use crate::channel::{ChannelNetwork, ChannelTransport};
 pub use crate::config::TransportConfig;
 pub use crate::error::{CallError, TransportError};
+pub use crate::tcp::{ClusterId, TcpConfig, TcpTransport, TcpTransportBuilder};
 pub use crate::transport::{Handler, Message, ReplyCallback, Transport};
 pub use raft_log::NodeId;

@@ -7,9 +7,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use std::net::SocketAddr;
+
 use raft_transport::{
-    CallError, ChannelNetwork, ChannelTransport, Handler, NodeId, Transport, TransportConfig,
-    TransportError,
+    CallError, ChannelNetwork, ChannelTransport, ClusterId, Handler, NodeId, TcpTransport,
+    Transport, TransportConfig, TransportError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +86,60 @@ impl Cluster for ChannelCluster {
 
     fn restart(&mut self, id: u64) {
         self.nodes.insert(id, Arc::new(self.network.transport(NodeId(id)).unwrap()));
+    }
+}
+
+struct TcpCluster {
+    call_timeout: Duration,
+    addresses: BTreeMap<u64, SocketAddr>,
+    nodes: BTreeMap<u64, Arc<TcpTransport<Ask, Answer>>>,
+}
+
+const CLUSTER: ClusterId = ClusterId(0x5EED);
+
+impl TcpCluster {
+    /// Node `id`'s transport listening on `listen`, knowing every other node's address.
+    fn start_node(&self, id: u64, listen: SocketAddr) -> TcpTransport<Ask, Answer> {
+        let mut builder = TcpTransport::builder(NodeId(id), CLUSTER)
+            .listen(listen)
+            .call_timeout(self.call_timeout);
+        for (&peer, &address) in &self.addresses {
+            builder = builder.peer(NodeId(peer), address);
+        }
+        builder.start().unwrap()
+    }
+}
+
+impl Cluster for TcpCluster {
+    type Node = TcpTransport<Ask, Answer>;
+
+    fn start(n: u64, call_timeout: Duration) -> TcpCluster {
+        let mut cluster =
+            TcpCluster { call_timeout, addresses: BTreeMap::new(), nodes: BTreeMap::new() };
+        for id in 1..=n {
+            let node = cluster.start_node(id, "127.0.0.1:0".parse().unwrap());
+            cluster.addresses.insert(id, node.local_addr());
+            cluster.nodes.insert(id, Arc::new(node));
+        }
+        for node in cluster.nodes.values() {
+            for (&peer, &address) in &cluster.addresses {
+                node.set_peer(NodeId(peer), address);
+            }
+        }
+        cluster
+    }
+
+    fn node(&self, id: u64) -> Arc<Self::Node> {
+        Arc::clone(&self.nodes[&id])
+    }
+
+    fn crash(&mut self, id: u64) {
+        self.nodes[&id].shutdown();
+    }
+
+    fn restart(&mut self, id: u64) {
+        let node = self.start_node(id, self.addresses[&id]);
+        self.nodes.insert(id, Arc::new(node));
     }
 }
 
@@ -362,3 +418,4 @@ macro_rules! conformance_suite {
 }
 
 conformance_suite!(channel, super::ChannelCluster);
+conformance_suite!(tcp, super::TcpCluster);
