@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_main};
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use raft_transport::{CallError, ChannelNetwork, NodeId, Transport};
+use raft_transport::{CallError, ChannelNetwork, ClusterId, NodeId, TcpTransport, Transport};
 
 /// Calls in flight at once in each measured batch.
 const IN_FLIGHT: [u64; 2] = [1, 64];
@@ -49,13 +49,24 @@ fn channel_transport(c: &mut Criterion) {
     bench_calls(c, "ChannelTransport", &caller);
 }
 
+fn tcp_transport(c: &mut Criterion) {
+    let callee: TcpTransport<u64, u64> =
+        TcpTransport::builder(NodeId(2), ClusterId(1)).start().unwrap();
+    callee.serve(Arc::new(|n: u64| Some(n))).unwrap();
+    let caller: TcpTransport<u64, u64> = TcpTransport::builder(NodeId(1), ClusterId(1))
+        .peer(NodeId(2), callee.local_addr())
+        .start()
+        .unwrap();
+    bench_calls(c, "TcpTransport", &caller);
+}
+
 /// The benchmark group; `criterion_group!` defines an undocumented public
 /// function, so it lives in a module of its own.
 #[allow(missing_docs)]
 mod group {
-    use super::channel_transport;
+    use super::{channel_transport, tcp_transport};
 
-    criterion::criterion_group!(benches, channel_transport);
+    criterion::criterion_group!(benches, channel_transport, tcp_transport);
 }
 
 criterion_main!(group::benches);

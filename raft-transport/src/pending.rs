@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use raft_log::NodeId;
 
-use crate::threads::{self, join_unless_current};
+use crate::threads::{self, join_unless_current, lock};
 use crate::{CallError, ReplyCallback};
 
 /// Names one pending call; unique within one [`PendingCalls`]. The TCP backend
@@ -165,7 +165,7 @@ impl<Resp> PendingCalls<Resp> {
                 self.shared.wake.notify_one();
             }
         }
-        let reaper = self.reaper.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let reaper = lock(&self.reaper).take();
         if let Some(reaper) = reaper {
             join_unless_current(reaper);
         }
@@ -174,7 +174,7 @@ impl<Resp> PendingCalls<Resp> {
 
 impl<Resp> Shared<Resp> {
     fn lock(&self) -> MutexGuard<'_, State<Resp>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// The reaper's loop: deliver decided failures, fail calls past their
@@ -253,7 +253,7 @@ pub(crate) fn run_callback<Resp>(on_reply: ReplyCallback<Resp>, outcome: Result<
 fn deliver_detached<Resp: Send + 'static>(failures: Failures<Resp>) {
     let slot = Arc::new(Mutex::new(Some(failures)));
     let deliver = |slot: &Mutex<Option<Failures<Resp>>>| {
-        let failures = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let failures = lock(slot).take();
         for (on_reply, error) in failures.into_iter().flatten() {
             run_callback(on_reply, Err(error));
         }

@@ -65,7 +65,9 @@ pub use self::handshake::ClusterId;
 /// handler threads. [`shutdown`](Transport::shutdown) closes every socket and
 /// joins every one of them except those the trait's contract names (handlers in
 /// progress), and may wait for a connection attempt in progress, at most
-/// [`TcpConfig::connect_timeout`]. Dropping the transport shuts it down.
+/// [`TcpConfig::connect_timeout`]. (It wakes the accept thread by connecting to
+/// its own listener; should even that fail, it logs a warning and leaves that
+/// one thread blocked in `accept`.) Dropping the transport shuts it down.
 ///
 /// # Wire format
 /// Each connection opens with a 24-byte hello from each side: the magic

@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use crate::threads::{self, join_unless_current};
+use crate::threads::{self, join_unless_current, lock};
 
 /// One unit of work: a request to handle and answer.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -119,7 +119,7 @@ impl WorkerPool {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Worker `index`'s loop: take a job, run it, until the pool closes.

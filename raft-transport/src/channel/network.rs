@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use raft_log::NodeId;
 
 use crate::channel::ChannelTransport;
 use crate::dispatch::Dispatcher;
 use crate::pending::PendingCalls;
+use crate::threads::lock;
 use crate::{Message, TransportConfig, TransportError};
 
 /// An in-process network between numbered nodes: each node gets its
@@ -189,7 +190,7 @@ impl<Req, Resp> ChannelNetwork<Req, Resp> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<Req, Resp>> {
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner.state)
     }
 }
 
@@ -218,7 +219,7 @@ impl<Req, Resp> Clone for ChannelNetwork<Req, Resp> {
 
 impl<Req, Resp> fmt::Debug for ChannelNetwork<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = lock(&self.inner.state);
         let mut nodes: Vec<NodeId> = state.endpoints.keys().copied().collect();
         nodes.sort();
         let mut disconnected: Vec<NodeId> = state.disconnected.iter().copied().collect();

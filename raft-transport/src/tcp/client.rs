@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -20,7 +20,7 @@ use super::frame::{self, FrameKind};
 use super::handshake::Hello;
 use crate::error::{Report, WireError};
 use crate::pending::CallId;
-use crate::threads::{self, join_unless_current};
+use crate::threads::{self, join_unless_current, lock};
 use crate::{CallError, Message, ReplyCallback};
 
 /// The peers' addresses and the links to those called so far.
@@ -116,10 +116,6 @@ impl Links {
     fn lock(&self) -> MutexGuard<'_, LinksState> {
         lock(&self.state)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Makes a call: registers it, encodes it and queues it on the peer's link,
@@ -302,18 +298,8 @@ fn read_replies<Req, Resp: Message>(
     stream: &TcpStream,
     broken: &AtomicBool,
 ) {
-    let mut reader = FrameReader::new(stream, shared.config.max_frame_size);
-    let ended = loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
-                if let Err(error) = deliver(shared, peer, frame) {
-                    break Err(error);
-                }
-            }
-            Ok(None) => break Ok(()),
-            Err(error) => break Err(error),
-        }
-    };
+    let ended = FrameReader::new(stream, shared.config.max_frame_size)
+        .read_all(|frame| deliver(shared, peer, frame));
     // Set before failing the calls: a call registered after this is sent on a
     // new connection, since the link sees `broken` first.
     broken.store(true, Ordering::SeqCst);

@@ -63,6 +63,21 @@ impl<R: Read> FrameReader<R> {
         Ok(Some(Frame { kind: decoded.kind, id: decoded.id, payload }))
     }
 
+    /// Hands each frame to `on_frame` until the stream ends cleanly (`Ok`), a
+    /// frame is malformed or `on_frame` refuses one (that error).
+    ///
+    /// # Errors
+    /// As for [`next_frame`](Self::next_frame), and `on_frame`'s.
+    pub(crate) fn read_all(
+        &mut self,
+        mut on_frame: impl FnMut(Frame<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
+        while let Some(frame) = self.next_frame()? {
+            on_frame(frame)?;
+        }
+        Ok(())
+    }
+
     /// Reads what the source has, up to one chunk. Returns `false` at the end
     /// of the stream.
     fn fill(&mut self) -> Result<bool, WireError> {

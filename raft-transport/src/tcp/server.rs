@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use super::frame::{self, FrameKind};
 use super::handshake::Hello;
 use crate::Message;
 use crate::error::{Report, WireError};
-use crate::threads::{self, join_unless_current};
+use crate::threads::{self, join_unless_current, lock};
 
 /// How long the accept thread pauses after `accept` itself fails (out of file
 /// descriptors, say), so that it does not spin.
@@ -92,7 +92,7 @@ impl Server {
     }
 
     fn lock(&self) -> MutexGuard<'_, ServerState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 }
 
@@ -201,18 +201,8 @@ fn serve_requests<Req: Message, Resp: Message>(
         let name = format!("raft-tcp-{}-answer-{caller}", shared.local_id);
         threads::spawn(name, move || write_answers(&stream, &queue))?
     };
-    let mut reader = FrameReader::new(stream, shared.config.max_frame_size);
-    let ended = loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
-                if let Err(error) = handle_request(shared, frame, &answers) {
-                    break Err(error);
-                }
-            }
-            Ok(None) => break Ok(()),
-            Err(error) => break Err(error),
-        }
-    };
+    let ended = FrameReader::new(stream, shared.config.max_frame_size)
+        .read_all(|frame| handle_request(shared, frame, &answers));
     let _ = answers.send(Outgoing::Close);
     // The writer may be blocked on a peer that does not read.
     let _ = stream.shutdown(Shutdown::Both);
