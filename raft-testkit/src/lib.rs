@@ -13,8 +13,9 @@
 //!   [`wait`](Tester::wait), ...). Commands are [`Command`]s, postcard-encoded.
 //!
 //! The lab tests live under `tests/` (`lab_3a.rs` to `lab_3d.rs`); each prints
-//! the lab's lines (`cargo test -p raft-testkit --test lab_3a -- --nocapture`).
-//! Each tester holds a process-wide lock, so the tests run one at a time.
+//! the lab's lines (`cargo test -p raft-testkit --test lab_3a -- --nocapture`;
+//! add `--test-threads=1` to keep the harness's own lines in order). Each
+//! tester holds a process-wide lock, so the tests run one at a time.
 //!
 //! Not here: the Raft protocol itself, key/value semantics, and a
 //! deterministic simulator (these tests run in real time).

@@ -29,8 +29,9 @@ use crate::{Network, SimTransport};
 /// sleep in multiples of it.
 pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
 
-/// The environment variable that fixes the seed of a tester's random numbers,
-/// to replay a run: `RAFT_TEST_SEED=<seed printed by begin>`.
+/// The environment variable that fixes the seed of a tester's random numbers:
+/// `RAFT_TEST_SEED=<seed printed by begin>` replays a run's random choices
+/// (commands, victims, node seeds), though not its thread timing.
 pub const SEED_VARIABLE: &str = "RAFT_TEST_SEED";
 
 /// A test fails if it runs longer than this from the tester's creation.
