@@ -15,13 +15,20 @@ pub(crate) struct Progress {
     /// Ticks left before a snapshot in flight may be sent again; 0 when none is
     /// in flight.
     pub(crate) snapshot_backoff: u32,
+    /// The commit index the last AppendEntries to this follower carried.
+    pub(crate) sent_commit: Index,
 }
 
 impl Progress {
     /// The progress a new leader starts with (Raft Figure 2: nextIndex is the
     /// leader's last index + 1, matchIndex is 0).
     pub(crate) fn new(last_index: Index) -> Progress {
-        Progress { next_index: last_index.next(), match_index: Index(0), snapshot_backoff: 0 }
+        Progress {
+            next_index: last_index.next(),
+            match_index: Index(0),
+            snapshot_backoff: 0,
+            sent_commit: Index(0),
+        }
     }
 
     /// Records that the follower's log matches through `index`.

@@ -107,7 +107,8 @@ impl Raft {
     }
 
     /// Advances time by one tick: an election when a follower or candidate
-    /// hears nothing for its timeout, heartbeats when a leader's interval ends.
+    /// hears nothing for its timeout; for a leader, heartbeats when its
+    /// interval ends, and news of a commit to followers that lack it.
     pub(crate) fn tick(&mut self) {
         match self.role {
             Role::Leader => {
@@ -118,6 +119,8 @@ impl Raft {
                 if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
                     self.heartbeat_elapsed = 0;
                     self.broadcast_append();
+                } else {
+                    self.broadcast_commit();
                 }
             }
             Role::Follower | Role::Candidate => {

@@ -14,6 +14,22 @@ impl Raft {
         }
     }
 
+    /// Tells the followers that have not heard of the latest commit index
+    /// about it, so they apply without waiting for the next heartbeat. Called
+    /// once a tick, this costs at most one message per follower per tick while
+    /// commits advance, and nothing when idle.
+    pub(super) fn broadcast_commit(&mut self) {
+        let behind: Vec<NodeId> = self
+            .progress
+            .iter()
+            .filter(|(_, progress)| progress.sent_commit < self.commit_index)
+            .map(|(&peer, _)| peer)
+            .collect();
+        for peer in behind {
+            self.send_append(peer);
+        }
+    }
+
     /// Sends one follower the entries from its `next_index` (at most
     /// `max_entries_per_append`), or the snapshot when the log no longer holds
     /// them. `next_index` moves past what was sent, so the next heartbeat does
@@ -33,6 +49,7 @@ impl Raft {
         let entries = self.log.entries(next..end).map(<[_]>::to_vec).unwrap_or_default();
         if let Some(progress) = self.progress.get_mut(&peer) {
             progress.next_index = Index(next.0 + entries.len() as u64);
+            progress.sent_commit = self.commit_index;
         }
         let request = AppendRequest {
             term: self.term,

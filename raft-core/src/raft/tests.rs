@@ -125,6 +125,27 @@ fn a_proposal_commits_and_applies_everywhere_in_order() {
 }
 
 #[test]
+fn followers_hear_of_a_commit_within_one_tick_not_one_heartbeat() {
+    let mut cluster = Cluster::new(3);
+    let leader = cluster.elect();
+    cluster.tick(cluster.nodes[leader].config.heartbeat_ticks); // settle after the election
+    cluster.nodes[leader].propose(vec![7]).unwrap();
+    cluster.deliver();
+    assert_eq!(cluster.commands(leader), vec![vec![7]]);
+    cluster.tick(1);
+    for node in 0..3 {
+        assert_eq!(cluster.commands(node), vec![vec![7]], "node {node} has not applied");
+    }
+    // Once everyone knows, an idle tick sends nothing.
+    cluster.tick(1);
+    for node in &mut cluster.nodes {
+        node.tick();
+    }
+    let silent = cluster.nodes[leader].take_ready().messages.is_empty();
+    assert!(silent || cluster.nodes[leader].heartbeat_elapsed == 0);
+}
+
+#[test]
 fn a_follower_rejects_proposals() {
     let mut cluster = Cluster::new(3);
     let leader = cluster.elect();
