@@ -50,18 +50,21 @@ pub enum NodeError {
     #[error("the persister failed")]
     Persist(#[source] raft_persist::PersistError),
     /// The persisted state is inconsistent (entries that do not follow the
-    /// snapshot, for instance).
-    #[error("the persisted state is inconsistent: {0}")]
-    InconsistentState(String),
+    /// snapshot, for instance), or the log refused a change the core made.
+    #[error("the log is inconsistent")]
+    InconsistentState(#[source] raft_log::LogError),
+    /// A node thread could not be started.
+    #[error("could not start a node thread")]
+    Spawn(#[source] std::io::Error),
     /// The transport refused to serve.
     #[error("the transport failed")]
     Transport(#[source] raft_transport::TransportError),
-    /// A snapshot index beyond what the node has applied.
+    /// A snapshot index beyond what the node has handed to the applier.
     #[error("snapshot index {index} is past the last applied index {applied}")]
     SnapshotPastApplied {
         /// The index the service gave.
         index: Index,
-        /// The last index delivered on the apply channel.
+        /// The last index the node has queued for the apply channel.
         applied: Index,
     },
     /// The node was shut down.

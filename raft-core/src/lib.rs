@@ -64,6 +64,7 @@ mod node;
 mod progress;
 mod raft;
 mod ready;
+mod sent;
 mod status;
 
 pub use crate::applied::Applied;
@@ -72,11 +73,11 @@ pub use crate::config::{
     DEFAULT_MAX_ENTRIES_PER_APPEND, DEFAULT_TICK_INTERVAL,
 };
 pub use crate::error::{ConfigError, NodeError, ProposeError};
-pub(crate) use crate::message::Sent;
 pub use crate::message::{
     AppendRequest, AppendResponse, Request, Response, SnapshotRequest, SnapshotResponse,
     VoteRequest, VoteResponse,
 };
 pub use crate::node::{ApplyReceiver, Node, NodeBuilder, Proposal};
+pub(crate) use crate::sent::Sent;
 pub use crate::status::{Role, Status};
 pub use raft_log::{Index, NodeId, Term};

@@ -105,49 +105,36 @@ pub enum Response {
     Snapshot(SnapshotResponse),
 }
 
-/// What a driver remembers of a request it sent, to hand back with the answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Sent {
-    /// A RequestVote in `term`.
-    Vote {
-        /// The candidate's term.
-        term: Term,
-    },
-    /// An AppendEntries in `term` following `prev_log_index`.
-    Append {
-        /// The leader's term.
-        term: Term,
-        /// The request's `prev_log_index`.
-        prev_log_index: Index,
-    },
-    /// An InstallSnapshot in `term` through `last_included_index`.
-    Snapshot {
-        /// The leader's term.
-        term: Term,
-        /// The snapshot's last index.
-        last_included_index: Index,
-    },
+/// The largest term or index a message may carry. Anything beyond is refused
+/// as malformed: no real cluster gets within 2^32 of 2^64, and refusing such
+/// values keeps every `Term::next` and `Index::next` in range, so a peer that
+/// sends `u64::MAX` cannot make a node panic or wrap its term around.
+pub(crate) const MAX_PLAUSIBLE: u64 = u64::MAX - u32::MAX as u64;
+
+impl Request {
+    /// Whether every term and index in the request is within
+    /// [`MAX_PLAUSIBLE`].
+    pub(crate) fn is_plausible(&self) -> bool {
+        let numbers = match self {
+            Request::Vote(request) => [request.term.0, request.last_log_index.0, 0],
+            Request::Append(request) => {
+                [request.term.0, request.prev_log_index.0, request.leader_commit.0]
+            }
+            Request::Snapshot(request) => {
+                [request.term.0, request.last_included_index.0, request.last_included_term.0]
+            }
+        };
+        numbers.iter().all(|&number| number <= MAX_PLAUSIBLE)
+    }
 }
 
-impl Sent {
-    /// What to remember of `request`.
-    pub(crate) fn of(request: &Request) -> Sent {
-        match request {
-            Request::Vote(request) => Sent::Vote { term: request.term },
-            Request::Append(request) => {
-                Sent::Append { term: request.term, prev_log_index: request.prev_log_index }
-            }
-            Request::Snapshot(request) => Sent::Snapshot {
-                term: request.term,
-                last_included_index: request.last_included_index,
-            },
-        }
-    }
-
-    /// The term the request was sent in.
+impl Response {
+    /// The responder's term.
     pub(crate) fn term(&self) -> Term {
-        match *self {
-            Sent::Vote { term } | Sent::Append { term, .. } | Sent::Snapshot { term, .. } => term,
+        match self {
+            Response::Vote(response) => response.term,
+            Response::Append(response) => response.term,
+            Response::Snapshot(response) => response.term,
         }
     }
 }

@@ -20,6 +20,12 @@ use crate::raft::Raft;
 use crate::{Applied, Config, NodeError, ProposeError, Request, Response, Role, Status};
 
 /// The receiving end of a node's apply channel.
+///
+/// The channel is a rendezvous: each item waits until the service takes it.
+/// Items the node commits meanwhile wait in the node's applier queue, which is
+/// unbounded, so a service that stops reading while the cluster keeps
+/// committing makes that queue grow. The channel closes when the node shuts
+/// down.
 pub type ApplyReceiver = crossbeam_channel::Receiver<Applied>;
 
 /// Where a proposal will sit if it commits.
@@ -112,9 +118,15 @@ impl Node {
         (status.term, status.role == Role::Leader)
     }
 
-    /// A fuller view of the node's state, as of its last durable step.
+    /// A fuller view of the node's state, as of its last durable step. A
+    /// stopped node reports itself a follower that knows no leader.
     pub fn status(&self) -> Status {
-        self.inner.status.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        let mut status = self.inner.status.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if self.inner.is_stopped() {
+            status.role = Role::Follower;
+            status.leader = None;
+        }
+        status
     }
 
     /// Tells the node that the service's `data` holds everything through
@@ -165,10 +177,11 @@ impl Inner {
         self.stopped.store(true, Ordering::SeqCst);
         drop(self.stop.lock().unwrap_or_else(PoisonError::into_inner).take());
         self.transport.shutdown();
-        let threads =
-            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        // Joined under the lock, so a concurrent caller returns only once the
+        // threads are gone too.
+        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
         let current = std::thread::current().id();
-        for thread in threads {
+        for thread in threads.drain(..) {
             if thread.thread().id() != current {
                 let _ = thread.join();
             }
@@ -201,9 +214,9 @@ impl NodeBuilder {
     ///
     /// # Errors
     /// [`NodeError::Config`], [`NodeError::Missing`], [`NodeError::Persist`],
-    /// [`NodeError::InconsistentState`], [`NodeError::Transport`].
+    /// [`NodeError::InconsistentState`], [`NodeError::Spawn`],
+    /// [`NodeError::Transport`].
     pub fn start(self) -> Result<(Node, ApplyReceiver), NodeError> {
-        self.config.validate().map_err(NodeError::Config)?;
         let persister = self.persister.ok_or(NodeError::Missing("persister"))?;
         let transport = self.transport.ok_or(NodeError::Missing("transport"))?;
         let state = persister.load().map_err(NodeError::Persist)?;
@@ -230,20 +243,14 @@ impl NodeBuilder {
             status: Arc::clone(&status),
             tick_interval,
         };
-        let spawn_error = |error| {
-            NodeError::Transport(raft_transport::TransportError::Io {
-                op: "spawning a node thread".to_owned(),
-                source: error,
-            })
-        };
         let driver_thread = std::thread::Builder::new()
             .name(format!("raft-node-{id}"))
             .spawn(move || driver.run())
-            .map_err(spawn_error)?;
+            .map_err(NodeError::Spawn)?;
         let applier_thread = std::thread::Builder::new()
             .name(format!("raft-apply-{id}"))
             .spawn(move || applier::run(queue, service_sender, stop))
-            .map_err(spawn_error)?;
+            .map_err(NodeError::Spawn)?;
 
         let inner = Arc::new(Inner {
             id,

@@ -17,6 +17,8 @@ pub(crate) struct Progress {
     pub(crate) snapshot_backoff: u32,
     /// The commit index the last AppendEntries to this follower carried.
     pub(crate) sent_commit: Index,
+    /// Ticks the follower has gone without hearing of the latest commit.
+    pub(crate) commit_lag_ticks: u32,
 }
 
 impl Progress {
@@ -28,6 +30,7 @@ impl Progress {
             match_index: Index(0),
             snapshot_backoff: 0,
             sent_commit: Index(0),
+            commit_lag_ticks: 0,
         }
     }
 
@@ -41,8 +44,14 @@ impl Progress {
         }
     }
 
-    /// Moves `next_index` back to `hint`, never below what is known to match.
-    pub(crate) fn back_off_to(&mut self, hint: Index) {
-        self.next_index = hint.max(self.match_index.next());
+    /// Moves `next_index` back to `hint`, never below what is known to match
+    /// and never forward. Returns whether it moved.
+    pub(crate) fn back_off_to(&mut self, hint: Index) -> bool {
+        let target = hint.max(self.match_index.next());
+        let moved = target < self.next_index;
+        if moved {
+            self.next_index = target;
+        }
+        moved
     }
 }

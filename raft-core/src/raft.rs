@@ -16,6 +16,7 @@ use raft_persist::{HardState, PersistedState, Snapshot};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use crate::message::MAX_PLAUSIBLE;
 use crate::ready::{PendingUpdate, Ready};
 use crate::{Applied, Config, NodeError, Request, Response, Role, Sent, Status};
 
@@ -44,7 +45,7 @@ pub(crate) struct Raft {
     leader: Option<NodeId>,
     /// The highest index known committed.
     commit_index: Index,
-    /// The highest index handed to the service through [`Ready::applied`].
+    /// The highest index queued for the service through [`Ready::applied`].
     applied_index: Index,
 
     /// Ticks since the last reset of the election timer.
@@ -71,7 +72,7 @@ impl Raft {
         config.validate().map_err(NodeError::Config)?;
         let snapshot = state.snapshot.unwrap_or_default();
         let log = Log::from_parts(snapshot.index, snapshot.term, state.entries)
-            .map_err(|error| NodeError::InconsistentState(error.to_string()))?;
+            .map_err(NodeError::InconsistentState)?;
         let peers = config.peers.iter().copied().filter(|&peer| peer != config.id).collect();
         let mut raft = Raft {
             id: config.id,
@@ -135,6 +136,10 @@ impl Raft {
     /// Answers a request from a peer. The answer may only leave once the
     /// [`Ready`] taken after this call has been saved.
     pub(crate) fn handle_request(&mut self, request: Request) -> Response {
+        if !request.is_plausible() {
+            tracing::warn!(id = %self.id, ?request, "refused a malformed request");
+            return self.refusal(&request);
+        }
         match request {
             Request::Vote(request) => Response::Vote(self.handle_vote_request(request)),
             Request::Append(request) => Response::Append(self.handle_append_request(request)),
@@ -144,11 +149,11 @@ impl Raft {
 
     /// Takes in a peer's answer to a request this node sent, described by `sent`.
     pub(crate) fn handle_response(&mut self, from: NodeId, sent: Sent, response: Response) {
-        let term = match &response {
-            Response::Vote(response) => response.term,
-            Response::Append(response) => response.term,
-            Response::Snapshot(response) => response.term,
-        };
+        let term = response.term();
+        if term.0 > MAX_PLAUSIBLE {
+            tracing::warn!(id = %self.id, %from, "ignored an answer with a malformed term");
+            return;
+        }
         if term > self.term {
             self.become_follower(term, None);
             return;
@@ -168,6 +173,18 @@ impl Raft {
                 self.handle_snapshot_response(from, last_included_index)
             }
             _ => {}
+        }
+    }
+
+    /// The answer to a request refused unread: no vote, no match, this node's
+    /// term.
+    fn refusal(&self, request: &Request) -> Response {
+        match request {
+            Request::Vote(_) => {
+                Response::Vote(crate::VoteResponse { term: self.term, granted: false })
+            }
+            Request::Append(_) => Response::Append(self.reject_append(None, Index(0))),
+            Request::Snapshot(_) => Response::Snapshot(crate::SnapshotResponse { term: self.term }),
         }
     }
 

@@ -21,6 +21,16 @@ pub(crate) struct Ready {
     pub(crate) applied: Vec<Applied>,
 }
 
+/// What a new snapshot leaves of the log entries after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tail {
+    /// They stay: the log agrees with the snapshot (the service's own
+    /// snapshots, and InstallSnapshot for a prefix of the log).
+    Kept,
+    /// They go: the log does not reach the snapshot or contradicts it.
+    Discarded,
+}
+
 /// The durable changes made since the last [`Ready`], folded into one
 /// [`Update`] whose parts apply in the order the persister documents
 /// (hard state, snapshot, truncation, append).
@@ -54,11 +64,10 @@ impl PendingUpdate {
         self.update.append.extend(entries);
     }
 
-    /// Records a new snapshot. With `discard_log`, every entry after it is
-    /// gone too (a follower installing a snapshot its log contradicts).
-    pub(crate) fn snapshot(&mut self, snapshot: Snapshot, discard_log: bool) {
+    /// Records a new snapshot, and what became of the entries after it.
+    pub(crate) fn snapshot(&mut self, snapshot: Snapshot, tail: Tail) {
         let index = snapshot.index;
-        if discard_log {
+        if tail == Tail::Discarded {
             self.truncate_from(index.next());
         }
         self.update.append.retain(|entry| entry.index > index);

@@ -26,7 +26,8 @@ pub struct Status {
     pub leader: Option<NodeId>,
     /// The highest index known committed.
     pub commit_index: Index,
-    /// The highest index handed to the apply channel.
+    /// The highest index queued for the apply channel (the service may not
+    /// have read it yet).
     pub applied_index: Index,
     /// The last index the latest snapshot covers.
     pub snapshot_index: Index,

@@ -4,6 +4,10 @@
 use raft_log::{Index, NodeId};
 
 use super::Raft;
+
+/// Ticks a follower may go without hearing of a new commit index before the
+/// leader tells it outside a heartbeat.
+const COMMIT_NEWS_GRACE_TICKS: u32 = 2;
 use crate::{AppendRequest, AppendResponse, Request, Role};
 
 impl Raft {
@@ -14,17 +18,22 @@ impl Raft {
         }
     }
 
-    /// Tells the followers that have not heard of the latest commit index
-    /// about it, so they apply without waiting for the next heartbeat. Called
-    /// once a tick, this costs at most one message per follower per tick while
-    /// commits advance, and nothing when idle.
+    /// Tells the followers that have gone a whole tick without hearing of the
+    /// latest commit index about it, so they apply without waiting for the
+    /// next heartbeat. The tick of grace lets the next proposal's
+    /// AppendEntries carry the news instead, so a steady stream of proposals
+    /// costs no extra messages; when idle, this sends nothing.
     pub(super) fn broadcast_commit(&mut self) {
-        let behind: Vec<NodeId> = self
-            .progress
-            .iter()
-            .filter(|(_, progress)| progress.sent_commit < self.commit_index)
-            .map(|(&peer, _)| peer)
-            .collect();
+        let commit_index = self.commit_index;
+        let mut behind = Vec::new();
+        for (&peer, progress) in &mut self.progress {
+            if progress.sent_commit < commit_index {
+                progress.commit_lag_ticks += 1;
+                if progress.commit_lag_ticks >= COMMIT_NEWS_GRACE_TICKS {
+                    behind.push(peer);
+                }
+            }
+        }
         for peer in behind {
             self.send_append(peer);
         }
@@ -50,6 +59,7 @@ impl Raft {
         if let Some(progress) = self.progress.get_mut(&peer) {
             progress.next_index = Index(next.0 + entries.len() as u64);
             progress.sent_commit = self.commit_index;
+            progress.commit_lag_ticks = 0;
         }
         let request = AppendRequest {
             term: self.term,
@@ -84,12 +94,11 @@ impl Raft {
         if prev_log_index > self.log.last_index() {
             return self.reject_append(None, self.log.next_index());
         }
-        let Some(local_term) = self.log.term(prev_log_index) else {
-            return self.reject_append(None, self.log.next_index());
-        };
-        if local_term != prev_log_term {
-            let first = self.log.first_index_of_term(local_term).unwrap_or(prev_log_index);
-            return self.reject_append(Some(local_term), first);
+        if self.log.term(prev_log_index) != Some(prev_log_term) {
+            return match self.log.conflict_at(prev_log_index) {
+                Some((term, first)) => self.reject_append(Some(term), first),
+                None => self.reject_append(None, self.log.next_index()),
+            };
         }
 
         let match_index = Index(prev_log_index.0 + entries.len() as u64);
@@ -123,7 +132,7 @@ impl Raft {
         }
     }
 
-    fn reject_append(
+    pub(super) fn reject_append(
         &self,
         conflict_term: Option<raft_log::Term>,
         conflict_index: Index,
@@ -148,17 +157,11 @@ impl Raft {
         if self.role != Role::Leader {
             return;
         }
-        let last = self.log.last_index();
-        let Some(progress) = self.progress.get_mut(&from) else { return };
         if response.success {
-            progress.record_match(response.match_index.min(last));
-            let behind = progress.next_index <= last;
-            self.maybe_commit();
-            if behind {
-                self.send_append(from);
-            }
+            self.on_match(from, response.match_index);
             return;
         }
+        let Some(progress) = self.progress.get(&from) else { return };
         if prev_log_index < progress.match_index {
             return; // An answer to an older request, overtaken since.
         }
@@ -169,9 +172,24 @@ impl Raft {
                 None => response.conflict_index,
             },
         };
-        let target = hint.min(prev_log_index).max(progress.match_index.next());
-        if target < progress.next_index {
-            progress.back_off_to(target);
+        let moved = self
+            .progress
+            .get_mut(&from)
+            .is_some_and(|progress| progress.back_off_to(hint.min(prev_log_index)));
+        if moved {
+            self.send_append(from);
+        }
+    }
+
+    /// A follower's log now matches the leader's through `index`: count it
+    /// toward a commit, and send what it still lacks.
+    pub(super) fn on_match(&mut self, from: NodeId, index: Index) {
+        let last = self.log.last_index();
+        let Some(progress) = self.progress.get_mut(&from) else { return };
+        progress.record_match(index.min(last));
+        let behind = progress.next_index <= last;
+        self.maybe_commit();
+        if behind {
             self.send_append(from);
         }
     }

@@ -5,6 +5,7 @@ use raft_log::{Index, NodeId};
 use raft_persist::Snapshot;
 
 use super::Raft;
+use crate::ready::Tail;
 use crate::{Applied, NodeError, Request, Role, SnapshotRequest, SnapshotResponse};
 
 impl Raft {
@@ -20,11 +21,9 @@ impl Raft {
         let Some(term) = self.log.term(index) else {
             return Err(NodeError::SnapshotPastApplied { index, applied: self.applied_index });
         };
-        self.log
-            .compact_through(index)
-            .map_err(|error| NodeError::InconsistentState(error.to_string()))?;
+        self.log.compact_through(index).map_err(NodeError::InconsistentState)?;
         self.snapshot = Snapshot { index, term, data };
-        self.pending.snapshot(self.snapshot.clone(), false);
+        self.pending.snapshot(self.snapshot.clone(), Tail::Kept);
         Ok(())
     }
 
@@ -56,9 +55,8 @@ impl Raft {
         self.reset_election_timer();
         let index = request.last_included_index;
         let term = request.last_included_term;
-        if index <= self.commit_index || index.0 == u64::MAX {
-            // The log already holds (or a snapshot already covers) all of it;
-            // an index with no successor is malformed.
+        if index <= self.commit_index {
+            // The log already holds (or a snapshot already covers) all of it.
             return SnapshotResponse { term: self.term };
         }
         // Keep the entries that follow the snapshot if the log agrees with it
@@ -72,7 +70,9 @@ impl Raft {
             self.log.reset(index, term);
         }
         self.snapshot = Snapshot { index, term, data: request.data };
-        self.pending.snapshot(self.snapshot.clone(), !keep_tail);
+        let tail = if keep_tail { Tail::Kept } else { Tail::Discarded };
+        self.pending.snapshot(self.snapshot.clone(), tail);
+        debug_assert!(index > self.applied_index, "a snapshot must move the service forward");
         self.commit_index = index;
         self.applied_index = index;
         self.applied.push(Applied::Snapshot { index, term, data: self.snapshot.data.clone() });
@@ -84,14 +84,9 @@ impl Raft {
         if self.role != Role::Leader {
             return;
         }
-        let last = self.log.last_index();
-        let Some(progress) = self.progress.get_mut(&from) else { return };
-        progress.snapshot_backoff = 0;
-        progress.record_match(last_included_index);
-        let behind = progress.next_index <= last;
-        self.maybe_commit();
-        if behind {
-            self.send_append(from);
+        if let Some(progress) = self.progress.get_mut(&from) {
+            progress.snapshot_backoff = 0;
         }
+        self.on_match(from, last_included_index);
     }
 }
