@@ -30,7 +30,7 @@ use crate::{Network, SimTransport};
 pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// The environment variable that fixes the seed of a tester's random numbers:
-/// `RAFT_TEST_SEED=<seed printed by begin>` replays a run's random choices
+/// `RAFT_TEST_SEED=<seed a failed test printed>` replays a run's random choices
 /// (commands, victims, node seeds), though not its thread timing.
 pub const SEED_VARIABLE: &str = "RAFT_TEST_SEED";
 
@@ -65,7 +65,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// closes the network, whether the test passed or not.
 ///
 /// Random choices (the tests' and the tester's) come from one generator
-/// seeded per tester; [`begin`](Self::begin) prints the seed, and
+/// seeded per tester; a failing test prints the seed as it unwinds, and
 /// [`SEED_VARIABLE`] replays it.
 pub struct Tester {
     shared: Arc<Shared>,
@@ -178,11 +178,11 @@ impl Tester {
         self.shared.seed
     }
 
-    /// Prints `<description> ...` and the seed, and starts counting time, RPCs,
-    /// bytes and commands for [`end`](Self::end).
+    /// Prints `<description> ...`, as the lab does, and starts counting time,
+    /// RPCs, bytes and commands for [`end`](Self::end). A test that fails
+    /// prints its seed to stderr as it unwinds.
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
-        println!("  seed {seed} (replay with {SEED_VARIABLE}={seed})", seed = self.shared.seed);
         let mark = Mark {
             started: Instant::now(),
             rpcs: self.rpc_total(),
@@ -698,7 +698,10 @@ impl Drop for Tester {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| node.shutdown()));
         }
         self.shared.network.cleanup();
-        if !thread::panicking() {
+        if thread::panicking() {
+            let seed = self.shared.seed;
+            eprintln!("  failed with seed {seed} (replay with {SEED_VARIABLE}={seed})");
+        } else {
             self.check_timeout();
         }
     }

@@ -1,3 +1,5 @@
+//! Unit tests of the in-process channel network and its transports.
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! Unit tests of the pending-call table and its deadlines.
+
 use std::thread;
 use std::time::Duration;
 

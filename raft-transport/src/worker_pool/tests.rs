@@ -1,3 +1,5 @@
+//! Unit tests of the handler thread pool.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;

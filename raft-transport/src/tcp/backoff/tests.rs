@@ -1,3 +1,5 @@
+//! Unit tests of the reconnection backoff.
+
 use std::time::{Duration, Instant};
 
 use super::Backoff;

@@ -1,3 +1,5 @@
+//! Unit tests of one TCP connection's reader and writer.
+
 use std::io::{self, Read};
 
 use super::{Frame, FrameReader, FrameWriter};

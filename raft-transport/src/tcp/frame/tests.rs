@@ -1,3 +1,5 @@
+//! Unit and property tests of the frame codec.
+
 use quickcheck::{Arbitrary, Gen, TestResult, quickcheck};
 
 use super::{FrameKind, decode, encode};

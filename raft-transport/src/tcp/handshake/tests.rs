@@ -1,3 +1,5 @@
+//! Unit tests of the connection handshake.
+
 use raft_log::NodeId;
 
 use super::{ClusterId, HELLO_LEN, Hello, PROTOCOL_VERSION};
