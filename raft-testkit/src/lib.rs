@@ -17,6 +17,23 @@
 //! add `--test-threads=1` to keep the harness's own lines in order). Each
 //! tester holds a process-wide lock, so the tests run one at a time.
 //!
+//! # Which lab version
+//!
+//! The tests follow the Spring 2025 lab where the 2024 and 2025 versions
+//! differ in behaviour: a restart reconnects the whole group, a restarted
+//! server's applied record starts empty (so it must re-apply from its snapshot
+//! or index 1), the tester takes in the persisted snapshot after the node
+//! starts, and "crash and restart all servers" and "snapshot initialization
+//! after crash" run on an unreliable network. The output is the 2024 lab's,
+//! which carries more: `<description> ...` then
+//! `  ... Passed --  <seconds> <peers> <RPCs> <bytes> <commands>`, with the 2024
+//! descriptions (which name the unreliable 3D variants).
+//!
+//! Two deliberate departures from labrpc: a server that dies fails its waiting
+//! calls at once rather than at labrpc's next 100 ms poll, and a reply held
+//! back by long reordering is dropped if its server died meanwhile (labrpc
+//! delivers it), so a killed server is never heard from again.
+//!
 //! Not here: the Raft protocol itself, key/value semantics, and a
 //! deterministic simulator (these tests run in real time).
 //!

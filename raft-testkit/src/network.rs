@@ -48,7 +48,7 @@ type HandlerFn = dyn Fn(Vec<u8>) -> Option<Vec<u8>> + Send + Sync + 'static;
 /// a new server object (a restart), and [`delete_server`](Self::delete_server)
 /// kills one.
 ///
-/// # Fault model (labrpc's, number for number)
+/// # Fault model (labrpc's numbers)
 /// Every [`call`](Self::call) counts one RPC and its request bytes at once. The
 /// state of the end is sampled when the call starts:
 /// - **Enabled, connected, server registered.** If unreliable, the request
@@ -64,7 +64,10 @@ type HandlerFn = dyn Fn(Vec<u8>) -> Option<Vec<u8>> + Send + Sync + 'static;
 ///   call fails after 0–6999 ms with long delays on, else after 0–99 ms.
 ///
 /// A reply from a server that has since been deleted or replaced is never
-/// delivered, not even one held back by long reordering. Every call returns
+/// delivered, not even one held back by long reordering. labrpc delivers a
+/// held-back reply regardless; this network is stricter on purpose, so that a
+/// killed server's replies, including those in flight when it died, never
+/// reach anyone. Every call returns
 /// exactly once, unless its handler never returns and its server never dies.
 ///
 /// labrpc polls for a dead server every 100 ms while a handler runs; this
