@@ -275,7 +275,7 @@ fn concurrent_starts_3b() {
         for ii in 0..iters {
             let x = 100 + i64::from(ii);
             if !cmds.contains(&x) {
-                t.fatal(format!("cmd {x} missing in {cmds:?}"));
+                t.fatal(format!("cmd {x} missing in {}", go_slice(&cmds)));
             }
         }
 
@@ -455,8 +455,9 @@ fn count_3b() {
                 // term changed -- try again
                 None => continue 'attempts,
                 Some(cmd) => t.fatal(format!(
-                    "wrong value {cmd} committed for index {}; expected {cmds:?}",
-                    starti + i
+                    "wrong value {cmd} committed for index {}; expected {}",
+                    starti + i,
+                    go_slice(&cmds)
                 )),
             }
         }
@@ -497,4 +498,11 @@ fn count_3b() {
     }
 
     t.end();
+}
+
+/// A list as Go's `%v` prints it, `[1 2 3]`, so failure messages read as the
+/// lab's do.
+fn go_slice(values: &[i64]) -> String {
+    let items: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(" "))
 }
