@@ -118,6 +118,20 @@ fn open_and_load(dir: &Path) -> Result<(FilePersister, PersistedState), PersistE
     Ok((persister, state))
 }
 
+/// Writes `damaged` over `file` (a flipped byte at `at`), reopens `dir`, and
+/// returns the offset of the corruption reported in that file; any other
+/// outcome fails the test.
+fn corruption_offset(dir: &Path, file: &Path, damaged: &[u8], at: u64) -> u64 {
+    fs::write(file, damaged).unwrap();
+    match open_and_load(dir) {
+        Err(PersistError::Corrupt { path, offset }) => {
+            assert_eq!(path, file, "byte {at}");
+            offset
+        }
+        other => panic!("byte {at}: expected corruption, got {:?}", other.map(|(_, s)| s)),
+    }
+}
+
 #[test]
 fn a_log_cut_at_any_byte_of_the_last_record_recovers_the_state_before_it() {
     let saved = save_history();
@@ -165,14 +179,8 @@ fn a_flipped_byte_in_an_earlier_record_is_reported_with_its_offset() {
         for at in start..end {
             let mut damaged = full.clone();
             damaged[at as usize] ^= 0x04;
-            fs::write(log_path(dir), &damaged).unwrap();
-            match open_and_load(dir) {
-                Err(PersistError::Corrupt { path, offset }) => {
-                    assert_eq!(path, log_path(dir), "byte {at}");
-                    assert_eq!(offset, start, "byte {at}");
-                }
-                other => panic!("byte {at}: expected corruption, got {:?}", other.map(|(_, s)| s)),
-            }
+            let offset = corruption_offset(dir, &log_path(dir), &damaged, at);
+            assert_eq!(offset, start, "byte {at}");
             assert_eq!(
                 fs::read(log_path(dir)).unwrap(),
                 damaged,
@@ -185,14 +193,8 @@ fn a_flipped_byte_in_an_earlier_record_is_reported_with_its_offset() {
     for at in 0..starts[0] {
         let mut damaged = full.clone();
         damaged[at as usize] ^= 0x04;
-        fs::write(log_path(dir), &damaged).unwrap();
-        match open_and_load(dir) {
-            Err(PersistError::Corrupt { path, offset }) => {
-                assert_eq!(path, log_path(dir), "byte {at}");
-                assert!(offset <= at, "byte {at}: reported at {offset}");
-            }
-            other => panic!("byte {at}: expected corruption, got {:?}", other.map(|(_, s)| s)),
-        }
+        let offset = corruption_offset(dir, &log_path(dir), &damaged, at);
+        assert!(offset <= at, "byte {at}: reported at {offset}");
     }
     // Nothing was lost: the undamaged file still gives everything back.
     fs::write(log_path(dir), &full).unwrap();
@@ -209,14 +211,8 @@ fn a_flipped_byte_in_the_snapshot_file_is_reported() {
     for at in 0..full.len() {
         let mut damaged = full.clone();
         damaged[at] ^= 0x10;
-        fs::write(&path, &damaged).unwrap();
-        match open_and_load(dir) {
-            Err(PersistError::Corrupt { path: reported, offset }) => {
-                assert_eq!(reported, path, "byte {at}");
-                assert!(offset <= at as u64, "byte {at}: reported at {offset}");
-            }
-            other => panic!("byte {at}: expected corruption, got {:?}", other.map(|(_, s)| s)),
-        }
+        let offset = corruption_offset(dir, &path, &damaged, at as u64);
+        assert!(offset <= at as u64, "byte {at}: reported at {offset}");
     }
     fs::write(&path, &full).unwrap();
     assert_eq!(open_and_load(dir).unwrap().1, saved.after_last);

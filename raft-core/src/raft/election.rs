@@ -28,7 +28,8 @@ impl Raft {
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        for peer in self.peers.clone() {
+        for position in 0..self.peers.len() {
+            let peer = self.peers[position];
             self.send(peer, Request::Vote(request.clone()));
         }
     }

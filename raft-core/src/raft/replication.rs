@@ -13,7 +13,9 @@ use crate::{AppendRequest, AppendResponse, Request, Role};
 impl Raft {
     /// Sends every follower what it lacks, or a heartbeat when it lacks nothing.
     pub(super) fn broadcast_append(&mut self) {
-        for peer in self.peers.clone() {
+        // By position, so a heartbeat round allocates no copy of the peer list.
+        for position in 0..self.peers.len() {
+            let peer = self.peers[position];
             self.send_append(peer);
         }
     }
