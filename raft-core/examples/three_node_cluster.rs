@@ -210,8 +210,8 @@ impl Member {
 /// nodes that are not, and waits until every running node has applied it.
 ///
 /// An accepted proposal can still be lost if the leader changes before it
-/// commits; a real client would check what landed at `proposal.index` (or
-/// tag commands with ids and drop duplicates) and propose again.
+/// commits: its handle then says so, and a real client would propose again
+/// (tagging commands with ids so the service can drop duplicates).
 fn replicate(
     members: &BTreeMap<NodeId, Member>,
     command: &Command,
@@ -222,7 +222,9 @@ fn replicate(
     let mut attempts = 0;
     let proposal = loop {
         match members[&ids[target]].node.propose(data.clone()) {
-            Ok(proposal) => break proposal,
+            // The handle resolves once the command commits, or says it was
+            // lost to a change of leader.
+            Ok(handle) => break handle.wait_timeout(PATIENCE)?,
             Err(ProposeError::NotLeader { leader_hint: Some(leader) })
                 if leader != ids[target] && members.contains_key(&leader) =>
             {

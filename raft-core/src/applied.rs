@@ -1,5 +1,6 @@
 //! [`Applied`]: what the node delivers to the service, in log order.
 
+use bytes::Bytes;
 use raft_log::{Index, Term};
 
 /// One item on the apply channel. Items arrive in index order, without gaps or
@@ -13,8 +14,8 @@ pub enum Applied {
         index: Index,
         /// The term it was proposed in.
         term: Term,
-        /// The command's bytes, as proposed.
-        data: Vec<u8>,
+        /// The command's bytes, as proposed (shared with the log, not copied).
+        data: Bytes,
     },
     /// A snapshot that replaces the state machine's state: everything through
     /// `index`. The next command, if any, has index `index + 1`.

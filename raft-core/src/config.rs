@@ -29,8 +29,29 @@ pub struct Config {
     /// The end of the election timeout range, in ticks (exclusive). Default: 60
     /// (600 ms). Minimum: `election_ticks_min + 1`.
     pub election_ticks_max: u32,
-    /// The most entries one AppendEntries carries. Default: 256. Minimum: 1.
-    pub max_entries_per_append: usize,
+    /// The most bytes of entries one AppendEntries carries: each entry counts
+    /// its data plus 24 bytes. A batch always carries at least one entry, and a
+    /// command that alone exceeds this is refused at propose
+    /// ([`ProposeError::TooLarge`](crate::ProposeError::TooLarge)). The node
+    /// checks it against the transport's largest message when it starts.
+    /// Default: 1 MiB. Minimum: 64.
+    pub max_bytes_per_append: u64,
+    /// The most AppendEntries with entries in flight to one follower in the
+    /// replicate state (etcd's `MaxInflightMsgs`). Default: 256. Minimum: 1.
+    pub max_inflight_appends: usize,
+    /// The most bytes of entries in flight to one follower, counted as
+    /// [`max_bytes_per_append`](Self::max_bytes_per_append) counts them; a
+    /// window is full once it holds this many. Default: 64 MiB. Minimum:
+    /// `max_bytes_per_append`.
+    pub max_inflight_bytes: u64,
+    /// The most entries a leader holds past its commit index; past it,
+    /// propose says [`ProposeError::Busy`](crate::ProposeError::Busy).
+    /// Default: 65,536. Minimum: 1.
+    pub max_uncommitted_entries: u64,
+    /// The most bytes of entries a leader holds past its commit index,
+    /// counted as [`max_bytes_per_append`](Self::max_bytes_per_append) counts
+    /// them. Default: 256 MiB. Minimum: `max_bytes_per_append`.
+    pub max_uncommitted_bytes: u64,
     /// The seed of the core's random number generator (election jitter), so a
     /// run can be replayed. Default: derived from `id`.
     pub seed: u64,
@@ -44,8 +65,16 @@ pub const DEFAULT_HEARTBEAT_TICKS: u32 = 10;
 pub const DEFAULT_ELECTION_TICKS_MIN: u32 = 30;
 /// Default end of the election timeout range, in ticks.
 pub const DEFAULT_ELECTION_TICKS_MAX: u32 = 60;
-/// Default most entries per AppendEntries.
-pub const DEFAULT_MAX_ENTRIES_PER_APPEND: usize = 256;
+/// Default most bytes of entries per AppendEntries.
+pub const DEFAULT_MAX_BYTES_PER_APPEND: u64 = 1024 * 1024;
+/// Default most AppendEntries in flight to one follower.
+pub const DEFAULT_MAX_INFLIGHT_APPENDS: usize = 256;
+/// Default most bytes of entries in flight to one follower.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: u64 = 64 * 1024 * 1024;
+/// Default most uncommitted entries on a leader.
+pub const DEFAULT_MAX_UNCOMMITTED_ENTRIES: u64 = 65_536;
+/// Default most uncommitted bytes on a leader.
+pub const DEFAULT_MAX_UNCOMMITTED_BYTES: u64 = 256 * 1024 * 1024;
 
 impl Config {
     /// A configuration with the documented defaults.
@@ -57,7 +86,11 @@ impl Config {
             heartbeat_ticks: DEFAULT_HEARTBEAT_TICKS,
             election_ticks_min: DEFAULT_ELECTION_TICKS_MIN,
             election_ticks_max: DEFAULT_ELECTION_TICKS_MAX,
-            max_entries_per_append: DEFAULT_MAX_ENTRIES_PER_APPEND,
+            max_bytes_per_append: DEFAULT_MAX_BYTES_PER_APPEND,
+            max_inflight_appends: DEFAULT_MAX_INFLIGHT_APPENDS,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
+            max_uncommitted_entries: DEFAULT_MAX_UNCOMMITTED_ENTRIES,
+            max_uncommitted_bytes: DEFAULT_MAX_UNCOMMITTED_BYTES,
             seed: 0x9E37_79B9_7F4A_7C15 ^ id.0,
         }
     }
@@ -94,8 +127,24 @@ impl Config {
                 "election_ticks_max must be greater than election_ticks_min",
             ));
         }
-        if self.max_entries_per_append == 0 {
-            return Err(ConfigError::OutOfRange("max_entries_per_append must be at least 1"));
+        if self.max_bytes_per_append < 64 {
+            return Err(ConfigError::OutOfRange("max_bytes_per_append must be at least 64"));
+        }
+        if self.max_inflight_appends == 0 {
+            return Err(ConfigError::OutOfRange("max_inflight_appends must be at least 1"));
+        }
+        if self.max_inflight_bytes < self.max_bytes_per_append {
+            return Err(ConfigError::OutOfRange(
+                "max_inflight_bytes must be at least max_bytes_per_append",
+            ));
+        }
+        if self.max_uncommitted_entries == 0 {
+            return Err(ConfigError::OutOfRange("max_uncommitted_entries must be at least 1"));
+        }
+        if self.max_uncommitted_bytes < self.max_bytes_per_append {
+            return Err(ConfigError::OutOfRange(
+                "max_uncommitted_bytes must be at least max_bytes_per_append",
+            ));
         }
         Ok(())
     }

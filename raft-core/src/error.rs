@@ -1,4 +1,5 @@
-//! The errors of `raft-core`: [`ConfigError`], [`ProposeError`], [`NodeError`].
+//! The errors of `raft-core`: [`ConfigError`], [`RaftError`],
+//! [`ProposeError`], [`NodeError`].
 
 use raft_log::{Index, NodeId};
 
@@ -31,9 +32,60 @@ pub enum ProposeError {
         /// The leader this node last heard from in its current term.
         leader_hint: Option<NodeId>,
     },
-    /// The node was shut down.
+    /// The command alone is larger than one AppendEntries may carry
+    /// ([`Config::max_bytes_per_append`](crate::Config::max_bytes_per_append)).
+    #[error("the command takes {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// What the command counts: its bytes plus the per-entry overhead.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The leader holds as many uncommitted entries or bytes as it may; try
+    /// again once some commit.
+    #[error("too many uncommitted entries; try again later")]
+    Busy,
+    /// The node was shut down, or stopped on a failure
+    /// ([`Node::stop_reason`](crate::Node::stop_reason) says which).
     #[error("the node is shut down")]
     Shutdown,
+}
+
+/// An error of the protocol core, [`Raft`](crate::Raft).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RaftError {
+    /// The configuration is invalid.
+    #[error("invalid configuration")]
+    Config(#[source] ConfigError),
+    /// The persisted state is inconsistent (entries that do not follow the
+    /// snapshot, for instance), or the log refused a change the core made.
+    #[error("the log is inconsistent")]
+    InconsistentState(#[source] raft_log::LogError),
+    /// A message from, or to, a node outside the cluster.
+    #[error("node {0} is not a peer")]
+    UnknownPeer(NodeId),
+    /// A snapshot index beyond what the core has handed out to apply.
+    #[error("snapshot index {index} is past the last applied index {applied}")]
+    SnapshotPastApplied {
+        /// The index the service gave.
+        index: Index,
+        /// The last index handed out to apply.
+        applied: Index,
+    },
+}
+
+impl From<RaftError> for NodeError {
+    fn from(error: RaftError) -> NodeError {
+        match error {
+            RaftError::Config(error) => NodeError::Config(error),
+            RaftError::InconsistentState(error) => NodeError::InconsistentState(error),
+            RaftError::SnapshotPastApplied { index, applied } => {
+                NodeError::SnapshotPastApplied { index, applied }
+            }
+            RaftError::UnknownPeer(peer) => NodeError::UnknownPeer(peer),
+        }
+    }
 }
 
 /// Why a node could not start or carry out a request.
@@ -66,6 +118,20 @@ pub enum NodeError {
         index: Index,
         /// The last index the node has queued for the apply channel.
         applied: Index,
+    },
+    /// A message named a node outside the cluster.
+    #[error("node {0} is not a peer")]
+    UnknownPeer(NodeId),
+    /// [`Config::max_bytes_per_append`](crate::Config::max_bytes_per_append)
+    /// does not fit in the transport's largest message.
+    #[error(
+        "max_bytes_per_append ({max_bytes_per_append}) does not fit in the transport's largest message ({max_message_size} bytes)"
+    )]
+    AppendTooLargeForTransport {
+        /// The configured bound.
+        max_bytes_per_append: u64,
+        /// What the transport can carry.
+        max_message_size: u64,
     },
     /// The node was shut down.
     #[error("the node is shut down")]

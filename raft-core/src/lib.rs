@@ -1,11 +1,26 @@
 //! Raft consensus (the extended paper's Figure 2 and §7): leader election, log
-//! replication, persistence and snapshots, behind a small [`Node`] API.
+//! replication, persistence and snapshots, as a deterministic core
+//! ([`Raft`]) and a batteries-included driver ([`Node`]).
 //!
-//! A node is built from a [`Config`], a [`Persister`](raft_persist::Persister)
-//! (where its term, vote, log and snapshot live) and a
-//! [`Transport`](raft_transport::Transport) (how it reaches its peers). It
-//! hands committed commands, in log order, to the service on its apply
-//! channel.
+//! **[`Node`]** is what most services use. It is built from a [`Config`], a
+//! [`Persister`](raft_persist::Persister) (where its term, vote, log and
+//! snapshot live) and a [`Transport`](raft_transport::Transport) (how it
+//! reaches its peers). [`Node::propose`] returns at once with a
+//! [`ProposalHandle`] that resolves when the command commits (blocking, or as
+//! a `Future`); committed commands reach the service, in log order, on its
+//! [`ApplyReceiver`].
+//!
+//! **[`Raft`]** is the protocol alone, with no IO, clock or threads, for
+//! users who bring their own (the role of etcd-io/raft's `RawNode`): feed it
+//! ticks, messages, proposals and persistence reports, and carry out the
+//! [`Ready`] it returns.
+//!
+//! Replication is pipelined: each follower's [progress](ProgressState) is
+//! probed, then streamed to within a window of AppendEntries in flight, each
+//! carrying every command proposed since the last, up to a byte bound; the
+//! leader sends entries while it writes them to its own disk and counts its
+//! own log toward a commit only once durable; and a bound on uncommitted
+//! entries turns overload into [`ProposeError::Busy`].
 //!
 //! Not here: sockets, files and wire encodings (the persister's and the
 //! transport's business), and membership changes.
@@ -15,46 +30,52 @@
 //! A one-node cluster over the in-process transport and the memory persister:
 //!
 //! ```
-//! use raft_core::{Applied, Config, Node, NodeId};
+//! use std::time::Duration;
+//!
+//! use raft_core::{Applied, Config, Node, NodeId, ProposeError};
 //! use raft_persist::MemPersister;
 //! use raft_transport::ChannelNetwork;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let network = ChannelNetwork::new();
-//! let (node, applied) = Node::builder(Config::new(NodeId(1), vec![NodeId(1)]))
+//! let (node, mut applied) = Node::builder(Config::new(NodeId(1), vec![NodeId(1)]))
 //!     .persister(MemPersister::new())
 //!     .transport(network.transport(NodeId(1))?)
 //!     .start()?;
 //!
 //! // A lone node elects itself once its election timeout passes.
-//! let proposal = loop {
+//! let handle = loop {
 //!     match node.propose(b"hello".to_vec()) {
-//!         Ok(proposal) => break proposal,
-//!         Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+//!         Ok(handle) => break handle,
+//!         Err(ProposeError::NotLeader { .. }) => std::thread::sleep(Duration::from_millis(20)),
+//!         Err(error) => return Err(error.into()),
 //!     }
 //! };
+//! let committed = handle.wait_timeout(Duration::from_secs(5))?;
 //! match applied.recv()? {
 //!     Applied::Command { index, data, .. } => {
-//!         assert_eq!(index, proposal.index);
-//!         assert_eq!(data, b"hello");
+//!         assert_eq!(index, committed.index);
+//!         assert_eq!(&data[..], b"hello");
 //!     }
 //!     other => panic!("expected a command, got {other:?}"),
 //! }
 //! node.shutdown();
+//! assert!(applied.recv().is_err(), "a stopped node delivers nothing more");
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! # How it is built
 //!
-//! The protocol core (`Raft`, private) is deterministic: it does no IO, reads
-//! no clock, spawns no thread and draws randomness from a generator seeded by
-//! [`Config::seed`]. The node driver runs it on one event-loop thread: after
-//! each batch of steps it saves the changes through the persister, then sends
-//! messages and answers requests, then hands committed entries to an applier
-//! thread that feeds the apply channel. So nothing leaves a node before the
-//! state it depends on is durable, the network never blocks the loop, and a
-//! slow service never blocks it either.
+//! The core is deterministic: it does no IO, reads no clock, spawns no
+//! thread and draws randomness from a generator seeded by [`Config::seed`].
+//! The node driver runs it on one event-loop thread. Each turn takes in a
+//! batch of events (requests, answers, proposals, ticks), then carries out
+//! the core's [`Ready`]: the leader's AppendEntries leave at once, the update
+//! is saved, then votes and answers leave, then committed entries go to the
+//! apply side in one batch. So nothing leaves a node before the state it
+//! promises is durable, and neither the network nor a slow service ever
+//! blocks the loop.
 
 mod applied;
 mod config;
@@ -66,18 +87,28 @@ mod raft;
 mod ready;
 mod sent;
 mod status;
+mod step;
 
 pub use crate::applied::Applied;
 pub use crate::config::{
     Config, DEFAULT_ELECTION_TICKS_MAX, DEFAULT_ELECTION_TICKS_MIN, DEFAULT_HEARTBEAT_TICKS,
-    DEFAULT_MAX_ENTRIES_PER_APPEND, DEFAULT_TICK_INTERVAL,
+    DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_MAX_INFLIGHT_APPENDS, DEFAULT_MAX_INFLIGHT_BYTES,
+    DEFAULT_MAX_UNCOMMITTED_BYTES, DEFAULT_MAX_UNCOMMITTED_ENTRIES, DEFAULT_TICK_INTERVAL,
 };
-pub use crate::error::{ConfigError, NodeError, ProposeError};
+pub use crate::error::{ConfigError, NodeError, ProposeError, RaftError};
 pub use crate::message::{
     AppendRequest, AppendResponse, Request, Response, SnapshotRequest, SnapshotResponse,
     VoteRequest, VoteResponse,
 };
-pub use crate::node::{ApplyReceiver, Node, NodeBuilder, Proposal};
-pub(crate) use crate::sent::Sent;
-pub use crate::status::{Role, Status};
+pub use crate::node::{
+    ApplyReceiver, Node, NodeBuilder, Proposal, ProposalError, ProposalHandle, RecvError,
+    RecvTimeoutError, StopReason, TryRecvError,
+};
+pub use crate::progress::{PeerProgress, ProgressState};
+pub use crate::raft::Raft;
+pub use crate::ready::{Outgoing, Ready};
+pub use crate::sent::Sent;
+pub use crate::status::{Counters, Role, Status};
+pub use crate::step::{Message, RequestId};
+pub use bytes::Bytes;
 pub use raft_log::{Index, NodeId, Term};

@@ -112,6 +112,15 @@ pub enum Response {
 pub(crate) const MAX_PLAUSIBLE: u64 = u64::MAX - u32::MAX as u64;
 
 impl Request {
+    /// The node that sent the request: the candidate or the leader.
+    pub fn sender(&self) -> NodeId {
+        match self {
+            Request::Vote(request) => request.candidate,
+            Request::Append(request) => request.leader,
+            Request::Snapshot(request) => request.leader,
+        }
+    }
+
     /// Whether every term and index in the request is within
     /// [`MAX_PLAUSIBLE`].
     pub(crate) fn is_plausible(&self) -> bool {
@@ -130,7 +139,7 @@ impl Request {
 
 impl Response {
     /// The responder's term.
-    pub(crate) fn term(&self) -> Term {
+    pub fn term(&self) -> Term {
         match self {
             Response::Vote(response) => response.term,
             Response::Append(response) => response.term,

@@ -1,50 +1,44 @@
-//! [`Node`]: the driver that runs the protocol core on threads, over a
-//! persister and a transport, and its [`NodeBuilder`].
+//! [`Node`]: the batteries-included driver that runs the protocol core on a
+//! thread, over a persister and a transport, and its [`NodeBuilder`].
 
-mod applier;
+mod apply;
+mod deadline;
 mod driver;
 mod event;
+mod proposal;
+mod responder;
+mod stop;
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use crossbeam_channel::{Sender, bounded, unbounded};
-use raft_log::{Index, NodeId, Term};
+use raft_log::{NodeId, Term};
 use raft_persist::Persister;
 use raft_transport::{Handler, Transport};
 
-use self::driver::Driver;
+pub use self::apply::{ApplyReceiver, RecvError, RecvTimeoutError, TryRecvError};
+use self::driver::{Driver, Published};
 use self::event::Event;
-use crate::raft::Raft;
-use crate::{Applied, Config, NodeError, ProposeError, Request, Response, Role, Status};
-
-/// The receiving end of a node's apply channel.
-///
-/// The channel is a rendezvous: each item waits until the service takes it.
-/// Items the node commits meanwhile wait in the node's applier queue, which is
-/// unbounded, so a service that stops reading while the cluster keeps
-/// committing makes that queue grow. The channel closes when the node shuts
-/// down.
-pub type ApplyReceiver = crossbeam_channel::Receiver<Applied>;
-
-/// Where a proposal will sit if it commits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Proposal {
-    /// The index the entry occupies.
-    pub index: Index,
-    /// The leader's term when it accepted the entry.
-    pub term: Term,
-}
+use self::proposal::Slot;
+pub use self::proposal::{Proposal, ProposalError, ProposalHandle};
+use self::responder::Answer;
+use self::stop::Stop;
+pub use self::stop::StopReason;
+use crate::raft::charged_bytes;
+use crate::{Config, NodeError, ProposeError, Raft, Request, Response, Role, Status};
 
 /// A handle on a running Raft node. Clones share the node; when the last one
 /// is dropped, the node shuts down.
 ///
-/// The node runs two threads of its own: the event loop, which owns the
-/// protocol core, the persister and the sending side of the transport, and
-/// the applier, which hands committed entries to the service. Every method
-/// here is safe to call from any thread, including the one that reads the
-/// apply channel.
+/// The node runs one thread of its own, the event loop, which owns the
+/// protocol core ([`Raft`]), the persister and the sending side of the
+/// transport. Every method here is safe to call from any thread, including
+/// the one that reads the [`ApplyReceiver`], and none waits on the network or
+/// the disk except [`snapshot`](Self::snapshot), which waits for the loop.
 #[derive(Clone, Debug)]
 pub struct Node {
     inner: Arc<Inner>,
@@ -52,12 +46,13 @@ pub struct Node {
 
 struct Inner {
     id: NodeId,
+    max_bytes_per_append: u64,
     events: Sender<Event>,
-    status: Arc<Mutex<Status>>,
-    stopped: Arc<AtomicBool>,
-    /// Dropped at shutdown, which wakes both threads.
-    stop: Mutex<Option<Sender<()>>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    published: Arc<Published>,
+    stop: Arc<Stop>,
+    /// Dropped at shutdown, which wakes the loop.
+    wake_on_stop: Mutex<Option<Sender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
     persister: Arc<dyn Persister>,
     transport: Arc<dyn Transport<Request, Response>>,
 }
@@ -92,24 +87,49 @@ impl Node {
         self.inner.id
     }
 
-    /// Proposes a command. Returns as soon as the leader has stored it, with
-    /// where the entry will sit if it commits; the entry reaches the apply
-    /// channel once committed. An accepted proposal may still be lost if the
-    /// leader loses its place before the entry commits.
+    /// Proposes a command. Returns at once with a handle that resolves once
+    /// the command commits (or is lost); the command reaches the apply side
+    /// once committed. Commands proposed while the loop is busy go to the
+    /// followers together, in one AppendEntries each.
     ///
     /// # Errors
-    /// [`ProposeError::NotLeader`] on a follower or candidate,
-    /// [`ProposeError::Shutdown`] after shutdown.
-    pub fn propose(&self, data: impl Into<Vec<u8>>) -> Result<Proposal, ProposeError> {
-        if self.inner.is_stopped() {
-            return Err(ProposeError::Shutdown);
+    /// [`ProposeError::NotLeader`] (with the leader this node knows of) unless
+    /// this node leads, [`ProposeError::TooLarge`] for a command over
+    /// [`Config::max_bytes_per_append`], [`ProposeError::Busy`] when the
+    /// leader holds as many uncommitted entries as it may,
+    /// [`ProposeError::Shutdown`] once stopped. Leadership can move after the
+    /// check; the handle then resolves to [`ProposalError::Refused`].
+    pub fn propose(&self, data: impl Into<Bytes>) -> Result<ProposalHandle, ProposeError> {
+        let data = data.into();
+        self.inner.check_proposal(&data)?;
+        let slot = Slot::new();
+        self.inner.send(Event::Propose(vec![(data, Arc::clone(&slot))]))?;
+        Ok(ProposalHandle::new(slot))
+    }
+
+    /// Proposes several commands at once, in order, with one handle each.
+    ///
+    /// # Errors
+    /// As [`propose`](Self::propose), for the first command that fails the
+    /// checks; then none is proposed.
+    pub fn propose_batch<I>(&self, commands: I) -> Result<Vec<ProposalHandle>, ProposeError>
+    where
+        I: IntoIterator,
+        I::Item: Into<Bytes>,
+    {
+        let mut batch = Vec::new();
+        let mut handles = Vec::new();
+        for data in commands {
+            let data = data.into();
+            self.inner.check_proposal(&data)?;
+            let slot = Slot::new();
+            handles.push(ProposalHandle::new(Arc::clone(&slot)));
+            batch.push((data, slot));
         }
-        let (reply, answer) = bounded(1);
-        self.inner
-            .events
-            .send(Event::Propose { data: data.into(), reply })
-            .map_err(|_| ProposeError::Shutdown)?;
-        answer.recv().unwrap_or(Err(ProposeError::Shutdown))
+        if !batch.is_empty() {
+            self.inner.send(Event::Propose(batch))?;
+        }
+        Ok(handles)
     }
 
     /// The current term and whether this node believes it is the leader.
@@ -118,13 +138,16 @@ impl Node {
         (status.term, status.role == Role::Leader)
     }
 
-    /// A fuller view of the node's state, as of its last durable step. A
-    /// stopped node reports itself a follower that knows no leader.
+    /// A fuller view of the node's state, as of the end of the event loop's
+    /// last turn. A stopped node reports itself a follower that knows no
+    /// leader.
     pub fn status(&self) -> Status {
-        let mut status = self.inner.status.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        if self.inner.is_stopped() {
+        let mut status =
+            self.inner.published.status.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if self.inner.stop.is_stopped() {
             status.role = Role::Follower;
             status.leader = None;
+            status.progress.clear();
         }
         status
     }
@@ -132,13 +155,13 @@ impl Node {
     /// Tells the node that the service's `data` holds everything through
     /// `index`, so the log up to there can be discarded (Raft §7). A snapshot
     /// at or before the node's current one is ignored. Safe to call from the
-    /// thread that reads the apply channel.
+    /// thread that reads the apply side.
     ///
     /// # Errors
-    /// [`NodeError::SnapshotPastApplied`] if `index` was not yet applied,
-    /// [`NodeError::Shutdown`] after shutdown.
-    pub fn snapshot(&self, index: Index, data: Vec<u8>) -> Result<(), NodeError> {
-        if self.inner.is_stopped() {
+    /// [`NodeError::SnapshotPastApplied`] if `index` was not yet handed to
+    /// the apply side, [`NodeError::Shutdown`] once stopped.
+    pub fn snapshot(&self, index: raft_log::Index, data: Vec<u8>) -> Result<(), NodeError> {
+        if self.inner.stop.is_stopped() {
             return Err(NodeError::Shutdown);
         }
         let (reply, answer) = bounded(1);
@@ -154,14 +177,20 @@ impl Node {
         self.inner.persister.raft_state_size()
     }
 
-    /// Whether the node has stopped (by [`shutdown`](Self::shutdown) or
-    /// because its persister failed).
+    /// Whether the node has stopped (by [`shutdown`](Self::shutdown) or on a
+    /// failure).
     pub fn is_stopped(&self) -> bool {
-        self.inner.is_stopped()
+        self.inner.stop.is_stopped()
+    }
+
+    /// Why the node stopped; `None` while it runs.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.inner.stop.reason()
     }
 
     /// Stops the node: after it returns, the node sends nothing, applies
-    /// nothing and persists nothing, and the apply channel is closed.
+    /// nothing and persists nothing, the apply side delivers nothing more,
+    /// and every unresolved proposal resolves to [`ProposalError::Stopped`].
     /// Idempotent.
     pub fn shutdown(&self) {
         self.inner.shutdown();
@@ -169,22 +198,40 @@ impl Node {
 }
 
 impl Inner {
-    fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
+    /// The checks a proposal passes before it goes to the loop.
+    fn check_proposal(&self, data: &[u8]) -> Result<(), ProposeError> {
+        if self.stop.is_stopped() {
+            return Err(ProposeError::Shutdown);
+        }
+        let size = charged_bytes(data);
+        if size > self.max_bytes_per_append {
+            return Err(ProposeError::TooLarge { size, limit: self.max_bytes_per_append });
+        }
+        if !self.published.leading.load(Ordering::SeqCst) {
+            let status = self.published.status.lock().unwrap_or_else(PoisonError::into_inner);
+            return Err(ProposeError::NotLeader { leader_hint: status.leader });
+        }
+        if self.published.busy.load(Ordering::SeqCst) {
+            return Err(ProposeError::Busy);
+        }
+        Ok(())
+    }
+
+    fn send(&self, event: Event) -> Result<(), ProposeError> {
+        self.events.send(event).map_err(|_| ProposeError::Shutdown)
     }
 
     fn shutdown(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        drop(self.stop.lock().unwrap_or_else(PoisonError::into_inner).take());
+        self.stop.stop(StopReason::Shutdown);
+        drop(self.wake_on_stop.lock().unwrap_or_else(PoisonError::into_inner).take());
         self.transport.shutdown();
         // Joined under the lock, so a concurrent caller returns only once the
-        // threads are gone too.
-        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = std::thread::current().id();
-        for thread in threads.drain(..) {
-            if thread.thread().id() != current {
-                let _ = thread.join();
-            }
+        // thread is gone too.
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(handle) = thread.take()
+            && handle.thread().id() != std::thread::current().id()
+        {
+            let _ = handle.join();
         }
     }
 }
@@ -208,9 +255,9 @@ impl NodeBuilder {
         self
     }
 
-    /// Loads the persisted state, starts the node's threads and serves the
-    /// transport. Returns the node and its apply channel. If the persister
-    /// holds a snapshot, it is the first item on the channel.
+    /// Loads the persisted state, starts the event loop and serves the
+    /// transport. Returns the node and its apply side. If the persister holds
+    /// a snapshot, it is the first item applied.
     ///
     /// # Errors
     /// [`NodeError::Config`], [`NodeError::Missing`], [`NodeError::Persist`],
@@ -222,14 +269,18 @@ impl NodeBuilder {
         let state = persister.load().map_err(NodeError::Persist)?;
         let id = self.config.id;
         let tick_interval = self.config.tick_interval;
+        let max_bytes_per_append = self.config.max_bytes_per_append;
         let raft = Raft::new(self.config, state)?;
 
-        let status = Arc::new(Mutex::new(raft.status()));
-        let stopped = Arc::new(AtomicBool::new(false));
+        let published = Arc::new(Published {
+            status: Mutex::new(raft.status()),
+            leading: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+        });
+        let stop = Arc::new(Stop::default());
         let (events_sender, events) = unbounded();
-        let (stop_sender, stop) = bounded::<()>(0);
-        let (queue_sender, queue) = unbounded();
-        let (service_sender, service) = bounded(0);
+        let (wake_sender, wake_on_stop) = bounded::<()>(0);
+        let (applied_sender, applied) = unbounded();
 
         let driver = Driver {
             raft,
@@ -237,51 +288,54 @@ impl NodeBuilder {
             transport: Arc::clone(&transport),
             events_sender: events_sender.clone(),
             events,
-            stop: stop.clone(),
-            stopped: Arc::clone(&stopped),
-            applied: queue_sender,
-            status: Arc::clone(&status),
+            wake_on_stop,
+            stop: Arc::clone(&stop),
+            applied: applied_sender,
+            published: Arc::clone(&published),
             tick_interval,
+            answers: HashMap::new(),
+            next_request: 0,
+            proposals: VecDeque::new(),
+            unsendable: 0,
         };
-        let driver_thread = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("raft-node-{id}"))
             .spawn(move || driver.run())
-            .map_err(NodeError::Spawn)?;
-        let applier_thread = std::thread::Builder::new()
-            .name(format!("raft-apply-{id}"))
-            .spawn(move || applier::run(queue, service_sender, stop))
             .map_err(NodeError::Spawn)?;
 
         let inner = Arc::new(Inner {
             id,
+            max_bytes_per_append,
             events: events_sender.clone(),
-            status,
-            stopped: Arc::clone(&stopped),
-            stop: Mutex::new(Some(stop_sender)),
-            threads: Mutex::new(vec![driver_thread, applier_thread]),
+            published,
+            stop: Arc::clone(&stop),
+            wake_on_stop: Mutex::new(Some(wake_sender)),
+            thread: Mutex::new(Some(thread)),
             persister,
             transport: Arc::clone(&transport),
         });
-        let handler = RequestHandler { events: events_sender, stopped };
+        let receiver = ApplyReceiver::new(applied, stop.flag());
+        let handler = RequestHandler { events: events_sender, stop };
         transport.serve(Arc::new(handler)).map_err(NodeError::Transport)?;
-        Ok((Node { inner }, service))
+        Ok((Node { inner }, receiver))
     }
 }
 
-/// The transport's way into the event loop: each request waits for its
-/// answer, which comes once the state it depends on is durable.
+/// The transport's way into the event loop: each request is queued with the
+/// means to answer it, which the loop uses once the state the answer depends
+/// on is durable.
 struct RequestHandler {
     events: Sender<Event>,
-    stopped: Arc<AtomicBool>,
+    stop: Arc<Stop>,
 }
 
 impl Handler<Request, Response> for RequestHandler {
     fn handle(&self, request: Request) -> Option<Response> {
-        if self.stopped.load(Ordering::SeqCst) {
+        if self.stop.is_stopped() {
             return None;
         }
         let (reply, answer) = bounded(1);
-        self.events.send(Event::Request { request, reply }).ok()?;
+        self.events.send(Event::Request { request, answer: Answer(reply) }).ok()?;
         answer.recv().ok()
     }
 }

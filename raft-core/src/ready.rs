@@ -1,24 +1,90 @@
-//! [`Ready`] and [`PendingUpdate`]: what the protocol core asks its driver to
-//! do after one or more steps, and in which order.
+//! [`Ready`], [`Outgoing`] and [`PendingUpdate`]: what the protocol core asks
+//! its driver to do after one or more steps, and in which order.
 
-use raft_log::{Entry, Index, NodeId};
+use raft_log::{Entry, Index, NodeId, Term};
 use raft_persist::{HardState, Snapshot, Update};
 
-use crate::{Applied, Request};
+use crate::{Applied, Request, RequestId, Response};
 
-/// The output of the protocol core since the last [`Ready`] was taken.
+/// One message leaving the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A request to send to peer `to`. Remember [`Sent::of`](crate::Sent::of)
+    /// it, and step the outcome back as a
+    /// [`Message::Response`](crate::Message::Response).
+    Request {
+        /// The peer.
+        to: NodeId,
+        /// The request.
+        request: Request,
+    },
+    /// The answer to the request the driver stepped as `id`, from peer `to`.
+    Response {
+        /// The peer that asked.
+        to: NodeId,
+        /// The driver's name for the request.
+        id: RequestId,
+        /// The answer.
+        response: Response,
+    },
+}
+
+/// The work the core asks of its driver: everything produced since the last
+/// [`Raft::ready`](crate::Raft::ready).
 ///
-/// The driver must carry it out in this order (Raft's "persist before you
-/// speak"): first save `update` durably, then send `messages` and answer the
-/// requests that were stepped, then deliver `applied` to the service.
+/// The driver carries it out in this order (Raft's "persist before you
+/// speak", with the leader's parallel write of thesis §10.2.1):
+/// 1. send [`messages`](Self::messages) at once (they depend on nothing in
+///    `update`: the leader's AppendEntries and InstallSnapshot, which may go
+///    out while the leader writes the same entries to its own disk);
+/// 2. save [`update`](Self::update) durably, then report it with
+///    [`Raft::on_persisted`](crate::Raft::on_persisted) and
+///    [`persisted`](Self::persisted);
+/// 3. then send [`persisted_messages`](Self::persisted_messages) (votes,
+///    vote requests, every answer to a peer: they promise what `update`
+///    saves);
+/// 4. then hand [`committed`](Self::committed) to the service, in order.
+///
+/// A later `Ready` may be started before an earlier one's save completes, as
+/// long as each one's steps 2–4 keep that order and saves complete in order.
 #[derive(Debug, Default)]
-pub(crate) struct Ready {
-    /// The durable change to save before anything else.
-    pub(crate) update: Update,
-    /// Requests to send to peers.
-    pub(crate) messages: Vec<(NodeId, Request)>,
-    /// Committed entries and installed snapshots, in order.
-    pub(crate) applied: Vec<Applied>,
+pub struct Ready {
+    /// Messages that may leave now.
+    pub messages: Vec<Outgoing>,
+    /// The durable change to save.
+    pub update: Update,
+    /// Messages that may leave only once `update` is durable.
+    pub persisted_messages: Vec<Outgoing>,
+    /// Committed entries and installed snapshots, in index order, without gaps
+    /// or repeats.
+    pub committed: Vec<Applied>,
+}
+
+impl Ready {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.update.is_empty()
+            && self.persisted_messages.is_empty()
+            && self.committed.is_empty()
+    }
+
+    /// The last log position `update` makes durable (its last appended entry,
+    /// else its snapshot), to report to
+    /// [`Raft::on_persisted`](crate::Raft::on_persisted) once it is saved.
+    pub fn persisted(&self) -> Option<(Index, Term)> {
+        Ready::persisted_of(&self.update)
+    }
+
+    /// As [`persisted`](Self::persisted), for an update taken out of its
+    /// `Ready`.
+    pub fn persisted_of(update: &Update) -> Option<(Index, Term)> {
+        match (update.append.last(), &update.snapshot) {
+            (Some(entry), _) => Some((entry.index, entry.term)),
+            (None, Some(snapshot)) => Some((snapshot.index, snapshot.term)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// What a new snapshot leaves of the log entries after it.
@@ -72,6 +138,11 @@ impl PendingUpdate {
         }
         self.update.append.retain(|entry| entry.index > index);
         self.update.snapshot = Some(snapshot);
+    }
+
+    /// Whether nothing is pending.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.update.is_empty()
     }
 
     /// Takes the folded update, leaving nothing pending.

@@ -1,13 +1,18 @@
-//! [`Sent`]: what the driver remembers of a request it sent, to hand back to
-//! the core with the answer.
+//! [`Sent`]: what a driver remembers of a request the core sent, to hand back
+//! with the answer (the explicit echo of the paired request/answer design).
 
 use raft_log::{Index, Term};
 
 use crate::Request;
 
-/// What a driver remembers of a request it sent, to hand back with the answer.
+/// What a driver remembers of a request it sent, to hand back to
+/// [`Raft::step`](crate::Raft::step) with the answer or the failure.
+///
+/// The core's messages are paired: each request gets one answer, or fails.
+/// Answers do not repeat what was asked, so the driver keeps this small
+/// summary of each request until its outcome is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Sent {
+pub enum Sent {
     /// A RequestVote in `term`.
     Vote {
         /// The candidate's term.
@@ -19,6 +24,8 @@ pub(crate) enum Sent {
         term: Term,
         /// The request's `prev_log_index`.
         prev_log_index: Index,
+        /// How many entries it carried (0 for a heartbeat).
+        entries: u64,
     },
     /// An InstallSnapshot in `term` through `last_included_index`.
     Snapshot {
@@ -31,12 +38,26 @@ pub(crate) enum Sent {
 
 impl Sent {
     /// What to remember of `request`.
-    pub(crate) fn of(request: &Request) -> Sent {
+    ///
+    /// ```
+    /// use raft_core::{Index, NodeId, Request, Sent, Term, VoteRequest};
+    ///
+    /// let request = Request::Vote(VoteRequest {
+    ///     term: Term(3),
+    ///     candidate: NodeId(1),
+    ///     last_log_index: Index(7),
+    ///     last_log_term: Term(2),
+    /// });
+    /// assert_eq!(Sent::of(&request), Sent::Vote { term: Term(3) });
+    /// ```
+    pub fn of(request: &Request) -> Sent {
         match request {
             Request::Vote(request) => Sent::Vote { term: request.term },
-            Request::Append(request) => {
-                Sent::Append { term: request.term, prev_log_index: request.prev_log_index }
-            }
+            Request::Append(request) => Sent::Append {
+                term: request.term,
+                prev_log_index: request.prev_log_index,
+                entries: request.entries.len() as u64,
+            },
             Request::Snapshot(request) => Sent::Snapshot {
                 term: request.term,
                 last_included_index: request.last_included_index,
@@ -45,7 +66,7 @@ impl Sent {
     }
 
     /// The term the request was sent in.
-    pub(crate) fn term(&self) -> Term {
+    pub fn term(&self) -> Term {
         match *self {
             Sent::Vote { term } | Sent::Append { term, .. } | Sent::Snapshot { term, .. } => term,
         }

@@ -1,6 +1,8 @@
-//! [`Status`] and [`Role`]: a read-only view of a node.
+//! [`Status`], [`Role`] and [`Counters`]: a read-only view of a node.
 
 use raft_log::{Index, NodeId, Term};
+
+use crate::PeerProgress;
 
 /// The part a node plays in its current term (Raft §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,4 +35,29 @@ pub struct Status {
     pub snapshot_index: Index,
     /// The index of the last log entry.
     pub last_index: Index,
+    /// The last index durable on this node's disk.
+    pub persisted_index: Index,
+    /// On a leader, each follower's progress, by id; empty otherwise.
+    pub progress: Vec<PeerProgress>,
+    /// What the node has done since it started.
+    pub counters: Counters,
+}
+
+/// Running totals since a node started, for monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// AppendEntries requests sent (heartbeats included).
+    pub appends_sent: u64,
+    /// Entries carried by those requests.
+    pub entries_sent: u64,
+    /// AppendEntries answers that rejected the request.
+    pub rejections: u64,
+    /// InstallSnapshot requests sent.
+    pub snapshots_sent: u64,
+    /// Elections this node started.
+    pub elections: u64,
+    /// Messages the transport could not send (they did not encode, or were
+    /// over its size limit); each is logged at error level. Counted by the
+    /// [`Node`](crate::Node) driver.
+    pub unsendable: u64,
 }

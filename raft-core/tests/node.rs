@@ -49,7 +49,7 @@ fn propose_on_leader(node: &Node, data: &[u8]) -> Index {
     let deadline = Instant::now() + PATIENCE;
     loop {
         match node.propose(data.to_vec()) {
-            Ok(proposal) => return proposal.index,
+            Ok(proposal) => return proposal.wait_timeout(PATIENCE).expect("committed").index,
             Err(ProposeError::NotLeader { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -58,10 +58,10 @@ fn propose_on_leader(node: &Node, data: &[u8]) -> Index {
     }
 }
 
-fn next_command(applied: &ApplyReceiver) -> (Index, Vec<u8>) {
+fn next_command(applied: &mut ApplyReceiver) -> (Index, Vec<u8>) {
     loop {
         match applied.recv_timeout(PATIENCE).expect("an applied item") {
-            Applied::Command { index, data, .. } => return (index, data),
+            Applied::Command { index, data, .. } => return (index, data.to_vec()),
             Applied::Snapshot { .. } => continue,
         }
     }
@@ -96,13 +96,14 @@ fn a_shut_down_node_refuses_work_closes_its_channel_and_saves_nothing() {
     let network = Network::new();
     let persisters: Vec<Arc<MemPersister>> =
         (0..3).map(|_| Arc::new(MemPersister::new())).collect();
-    let started: Vec<(Node, ApplyReceiver)> = (1..=3)
+    let mut started: Vec<(Node, ApplyReceiver)> = (1..=3)
         .map(|id| start(&network, id, 3, Arc::clone(&persisters[id as usize - 1])))
         .collect();
-    let nodes: Vec<&Node> = started.iter().map(|(node, _)| node).collect();
+    let nodes: Vec<Node> = started.iter().map(|(node, _)| node.clone()).collect();
+    let nodes: Vec<&Node> = nodes.iter().collect();
     let leader = wait_for_leader(&nodes);
     let index = propose_on_leader(nodes[leader], b"before");
-    for (_, applied) in &started {
+    for (_, applied) in &mut started {
         assert_eq!(next_command(applied), (index, b"before".to_vec()));
     }
 
@@ -110,7 +111,11 @@ fn a_shut_down_node_refuses_work_closes_its_channel_and_saves_nothing() {
     nodes[victim].shutdown();
     nodes[victim].shutdown(); // idempotent
     assert!(nodes[victim].is_stopped());
-    assert_eq!(nodes[victim].propose(b"after".to_vec()), Err(ProposeError::Shutdown));
+    assert_eq!(nodes[victim].propose(b"after".to_vec()).err(), Some(ProposeError::Shutdown));
+    assert_eq!(
+        nodes[victim].stop_reason().map(|reason| reason.to_string()),
+        Some("the node was shut down".to_owned())
+    );
     assert!(matches!(nodes[victim].snapshot(index, Vec::new()), Err(NodeError::Shutdown)));
     let saved = persisters[victim].load().unwrap();
 
@@ -120,7 +125,7 @@ fn a_shut_down_node_refuses_work_closes_its_channel_and_saves_nothing() {
     }
     let survivor = (leader + 2) % 3;
     for _ in 0..20 {
-        next_command(&started[survivor].1);
+        next_command(&mut started[survivor].1);
     }
     // Long enough for a node that kept running to time out and campaign.
     let config = Config::new(NodeId(1), vec![NodeId(1)]);
@@ -134,7 +139,7 @@ fn a_shut_down_node_refuses_work_closes_its_channel_and_saves_nothing() {
 fn the_service_can_snapshot_from_its_apply_thread() {
     let network = Network::new();
     let persister = Arc::new(MemPersister::new());
-    let (node, applied) = start(&network, 1, 1, Arc::clone(&persister));
+    let (node, mut applied) = start(&network, 1, 1, Arc::clone(&persister));
     wait_for_leader(&[&node]);
     let service = {
         let node = node.clone();
@@ -168,13 +173,13 @@ fn the_service_can_snapshot_from_its_apply_thread() {
 fn a_restarted_node_resumes_from_its_snapshot_and_log() {
     let network = Network::new();
     let persister = Arc::new(MemPersister::new());
-    let (node, applied) = start(&network, 1, 1, Arc::clone(&persister));
+    let (node, mut applied) = start(&network, 1, 1, Arc::clone(&persister));
     wait_for_leader(&[&node]);
     for n in 1..=5u8 {
         propose_on_leader(&node, &[n]);
     }
     for _ in 0..5 {
-        next_command(&applied);
+        next_command(&mut applied);
     }
     node.snapshot(Index(3), vec![1, 2, 3]).unwrap();
     let term = node.status().term;
@@ -184,7 +189,7 @@ fn a_restarted_node_resumes_from_its_snapshot_and_log() {
 
     // A crash hands the next incarnation a copy of what was saved.
     let copy = Arc::new((*persister).clone());
-    let (node, applied) = start(&network, 1, 1, copy);
+    let (node, mut applied) = start(&network, 1, 1, copy);
     let first = applied.recv_timeout(PATIENCE).unwrap();
     assert_eq!(first, Applied::Snapshot { index: Index(3), term, data: vec![1, 2, 3] });
     wait_for_leader(&[&node]);
@@ -192,8 +197,8 @@ fn a_restarted_node_resumes_from_its_snapshot_and_log() {
     let index = propose_on_leader(&node, &[6]);
     assert_eq!(index, Index(6), "the log after the snapshot survived the restart");
     // Entries 4 and 5 commit again with the new entry, and are applied after the snapshot.
-    assert_eq!(next_command(&applied), (Index(4), vec![4]));
-    assert_eq!(next_command(&applied), (Index(5), vec![5]));
-    assert_eq!(next_command(&applied), (Index(6), vec![6]));
+    assert_eq!(next_command(&mut applied), (Index(4), vec![4]));
+    assert_eq!(next_command(&mut applied), (Index(5), vec![5]));
+    assert_eq!(next_command(&mut applied), (Index(6), vec![6]));
     node.shutdown();
 }

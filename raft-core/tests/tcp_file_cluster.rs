@@ -150,7 +150,7 @@ impl Service {
                         "node {node}: command at index {index}, expected index {expected}"
                     ));
                 }
-                let Ok(bytes) = <[u8; 8]>::try_from(data.as_slice()) else {
+                let Ok(bytes) = <[u8; 8]>::try_from(&data[..]) else {
                     self.violations.push(format!("node {node}: command {index} is {data:?}"));
                     return None;
                 };
@@ -380,10 +380,16 @@ impl Cluster {
                 slot = (slot + 1) % self.len();
                 continue;
             };
-            match node.propose(value.to_le_bytes().to_vec()) {
-                Ok(proposal) => {
+            let accepted =
+                node.propose(value.to_le_bytes().to_vec()).map(|handle| handle.accepted());
+            match accepted {
+                Ok(Ok(proposal)) => {
                     self.leader_guess = slot;
                     return proposal;
+                }
+                Ok(Err(_)) => {
+                    // Leadership moved before the loop took it: try again.
+                    std::thread::sleep(POLL);
                 }
                 Err(ProposeError::NotLeader { leader_hint: Some(hint) })
                     if hint != node.id() && self.node(self.slot_of(hint)).is_some() =>

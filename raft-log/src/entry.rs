@@ -1,5 +1,6 @@
 //! [`Entry`]: one command in the replicated log.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::{Index, Term};
@@ -12,13 +13,15 @@ pub struct Entry {
     pub index: Index,
     /// The term in which a leader appended it.
     pub term: Term,
-    /// The command, opaque to Raft.
-    pub data: Vec<u8>,
+    /// The command, opaque to Raft. Shared, not copied, when the entry is
+    /// cloned: a leader sends one payload to every follower. On the wire and
+    /// on disk it is encoded exactly as a `Vec<u8>` would be.
+    pub data: Bytes,
 }
 
 impl Entry {
     /// Builds an entry.
-    pub fn new(index: Index, term: Term, data: impl Into<Vec<u8>>) -> Entry {
+    pub fn new(index: Index, term: Term, data: impl Into<Bytes>) -> Entry {
         Entry { index, term, data: data.into() }
     }
 }

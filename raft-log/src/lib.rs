@@ -29,3 +29,4 @@ pub use crate::entry::Entry;
 pub use crate::error::LogError;
 pub use crate::log::Log;
 pub use crate::types::{Index, NodeId, Term};
+pub use bytes::Bytes;

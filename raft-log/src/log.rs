@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 
+use bytes::Bytes;
+
 use crate::{Entry, Index, LogError, Term};
 
 /// The replicated log as one node holds it: the entries after a base point.
@@ -184,9 +186,9 @@ impl Log {
     ///
     /// `term` must be at least [`last_term`](Self::last_term), as a leader's
     /// current term always is; the term lookups assume terms never decrease.
-    pub fn push(&mut self, term: Term, data: Vec<u8>) -> Index {
+    pub fn push(&mut self, term: Term, data: impl Into<Bytes>) -> Index {
         let index = self.next_index();
-        self.entries.push(Entry { index, term, data });
+        self.entries.push(Entry { index, term, data: data.into() });
         index
     }
 

@@ -402,7 +402,7 @@ impl Tester {
     /// The lab's `Start(command)` on server `i`: where the command will sit if
     /// it commits, or `None` if `i` is not a running leader.
     pub fn propose(&self, i: usize, command: impl Into<Command>) -> Option<Proposal> {
-        self.node(i)?.propose(command.into().encode()).ok()
+        self.node(i)?.propose(command.into().encode()).ok()?.accepted().ok()
     }
 
     /// The lab's `GetState()` on server `i`: its term and whether it believes
@@ -541,7 +541,9 @@ impl Tester {
             for _ in 0..n {
                 starts = (starts + 1) % n;
                 let node = self.connected_node(starts);
-                if let Some(proposal) = node.and_then(|node| node.propose(data.clone()).ok()) {
+                let proposal =
+                    node.and_then(|node| node.propose(data.clone()).ok()?.accepted().ok());
+                if let Some(proposal) = proposal {
                     index = Some(proposal.index);
                     break;
                 }

@@ -1,38 +1,40 @@
-//! The event loop: runs the protocol core on one thread, saving, sending and
-//! applying what each batch of steps produces, in that order.
+//! The event loop: runs the protocol core on one thread and carries out each
+//! [`Ready`] in the order it documents: send what may leave now, save, send
+//! what waited for the save, resolve proposals and hand committed entries to
+//! the service.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, select};
+use raft_log::Index;
 use raft_persist::Persister;
-use raft_transport::Transport;
+use raft_transport::{CallError, Transport};
 
 use super::event::Event;
-use crate::raft::Raft;
-use crate::{Applied, NodeError, Proposal, ProposeError, Request, Response, Sent, Status};
+use super::proposal::Slot;
+use super::responder::Answer;
+use super::stop::{Stop, StopReason};
+use crate::{
+    Applied, Message, Outgoing, Proposal, ProposalError, Raft, Ready, Request, RequestId, Response,
+    Role, Sent, Status,
+};
 
-/// How many queued events one batch takes in before saving once: more means
-/// fewer fsyncs under load, at the cost of a little latency.
-const MAX_EVENTS_PER_BATCH: usize = 64;
+/// How many queued events one turn of the loop takes in before it carries
+/// out what they produced: more means fewer saves and bigger batches under
+/// load, at the cost of a little latency.
+const MAX_EVENTS_PER_TURN: usize = 1024;
 
-/// An answer held back until the batch's effects are durable.
-enum Reply {
-    Response(Sender<Response>, Response),
-    Propose(Sender<Result<Proposal, ProposeError>>, Result<Proposal, ProposeError>),
-    Snapshot(Sender<Result<(), NodeError>>, Result<(), NodeError>),
-}
-
-impl Reply {
-    fn send(self) {
-        // A requester that gave up no longer listens; that is fine.
-        let _ = match self {
-            Reply::Response(to, response) => to.send(response).is_ok(),
-            Reply::Propose(to, result) => to.send(result).is_ok(),
-            Reply::Snapshot(to, result) => to.send(result).is_ok(),
-        };
-    }
+/// What the node's handles read without asking the loop.
+#[derive(Debug)]
+pub(crate) struct Published {
+    pub(crate) status: Mutex<Status>,
+    /// Whether this node leads, as of the loop's last turn.
+    pub(crate) leading: AtomicBool,
+    /// Whether the leader's uncommitted entries are at their bound.
+    pub(crate) busy: AtomicBool,
 }
 
 /// The state the event loop owns.
@@ -44,107 +46,203 @@ pub(crate) struct Driver {
     pub(crate) events_sender: Sender<Event>,
     pub(crate) events: Receiver<Event>,
     /// Disconnects when the node shuts down.
-    pub(crate) stop: Receiver<()>,
-    pub(crate) stopped: Arc<AtomicBool>,
-    /// The applier thread's queue.
-    pub(crate) applied: Sender<Applied>,
-    pub(crate) status: Arc<Mutex<Status>>,
+    pub(crate) wake_on_stop: Receiver<()>,
+    pub(crate) stop: Arc<Stop>,
+    /// The service's apply side.
+    pub(crate) applied: Sender<Vec<Applied>>,
+    pub(crate) published: Arc<Published>,
     pub(crate) tick_interval: Duration,
+    /// Answers owed to peers, by the name the core was given.
+    pub(crate) answers: HashMap<RequestId, Answer>,
+    pub(crate) next_request: u64,
+    /// Proposals accepted into the log and not yet resolved, in index order.
+    pub(crate) proposals: VecDeque<(Proposal, Arc<Slot>)>,
+    /// Messages the transport could not send.
+    pub(crate) unsendable: u64,
 }
 
 impl Driver {
     /// Runs until shutdown or a persister failure.
     pub(crate) fn run(mut self) {
-        if !self.flush(Vec::new()) {
-            return;
-        }
+        self.turn();
         let ticker = crossbeam_channel::tick(self.tick_interval);
-        loop {
-            let mut replies = Vec::new();
+        while !self.stop.is_stopped() {
             select! {
-                recv(self.stop) -> _ => return,
+                recv(self.wake_on_stop) -> _ => break,
                 recv(ticker) -> _ => self.raft.tick(),
                 recv(self.events) -> event => match event {
-                    Ok(event) => self.handle(event, &mut replies),
-                    Err(_) => return,
+                    Ok(event) => self.handle(event),
+                    Err(_) => break,
                 },
             }
-            for _ in 0..MAX_EVENTS_PER_BATCH {
+            for _ in 0..MAX_EVENTS_PER_TURN {
                 match self.events.try_recv() {
-                    Ok(event) => self.handle(event, &mut replies),
+                    Ok(event) => self.handle(event),
                     Err(_) => break,
                 }
             }
-            if !self.flush(replies) {
+            self.turn();
+        }
+        for (_, slot) in self.proposals.drain(..) {
+            slot.resolve(Err(ProposalError::Stopped));
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Request { request, answer } => {
+                self.next_request += 1;
+                let id = RequestId(self.next_request);
+                let from = request.sender();
+                match self.raft.step(Message::Request { from, id, request }) {
+                    Ok(()) => {
+                        self.answers.insert(id, answer);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "refused a request");
+                        answer.refuse();
+                    }
+                }
+            }
+            Event::Response { from, sent, result } => {
+                if let Err(CallError::Unsendable { reason, .. }) = &result {
+                    self.unsendable += 1;
+                    tracing::error!(peer = %from, %reason, "a message could not be sent");
+                }
+                let response = result.ok();
+                if let Err(error) = self.raft.step(Message::Response { from, sent, response }) {
+                    tracing::warn!(%error, "ignored an answer");
+                }
+            }
+            Event::Propose(commands) => {
+                for (data, slot) in commands {
+                    match self.raft.propose(data) {
+                        Ok((index, term)) => {
+                            let proposal = Proposal { index, term };
+                            slot.accept(proposal);
+                            self.proposals.push_back((proposal, slot));
+                        }
+                        Err(error) => slot.resolve(Err(ProposalError::Refused(error))),
+                    }
+                }
+            }
+            Event::Snapshot { index, data, reply } => {
+                let result = self.raft.snapshot(index, data).map_err(Into::into);
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// Carries out everything the core has to do, until it has nothing more
+    /// (a save can let a leader commit, which gives more to apply).
+    fn turn(&mut self) {
+        while self.raft.has_ready() {
+            if self.stop.is_stopped() {
+                return;
+            }
+            let ready = self.raft.ready();
+            if !self.carry_out(ready) {
                 return;
             }
         }
+        self.publish();
     }
 
-    fn handle(&mut self, event: Event, replies: &mut Vec<Reply>) {
-        match event {
-            Event::Request { request, reply } => {
-                let response = self.raft.handle_request(request);
-                replies.push(Reply::Response(reply, response));
-            }
-            Event::Response { from, sent, result } => {
-                // A failed call is simply lost: Raft retries on its own timers.
-                if let Ok(response) = result {
-                    self.raft.handle_response(from, sent, response);
-                }
-            }
-            Event::Propose { data, reply } => {
-                let result = self
-                    .raft
-                    .propose(data)
-                    .map(|(index, term)| Proposal { index, term })
-                    .ok_or(ProposeError::NotLeader { leader_hint: self.raft.leader() });
-                replies.push(Reply::Propose(reply, result));
-            }
-            Event::Snapshot { index, data, reply } => {
-                let result = self.raft.snapshot(index, data);
-                replies.push(Reply::Snapshot(reply, result));
-            }
+    /// Carries out one [`Ready`]. Returns false when the node must stop.
+    fn carry_out(&mut self, ready: Ready) -> bool {
+        let Ready { messages, update, persisted_messages, committed } = ready;
+        // The leader's AppendEntries leave while it writes the same entries.
+        for message in messages {
+            self.send(message);
         }
-    }
-
-    /// Carries out what the batch produced: save, then publish and speak,
-    /// then apply. Returns false when the node must stop.
-    fn flush(&mut self, replies: Vec<Reply>) -> bool {
-        let ready = self.raft.take_ready();
-        if self.stopped.load(Ordering::SeqCst) {
+        if let Some(from) = update.truncate_from {
+            self.lose_proposals_from(from);
+        }
+        let persisted = Ready::persisted_of(&update);
+        if let Err(error) = self.save(&update) {
+            // Nothing that depends on the update may leave the node.
+            tracing::error!(%error, "the persister failed; the node stops");
+            self.stop.stop(StopReason::PersisterFailed(Arc::new(error)));
             return false;
         }
-        if let Err(error) = self.save(&ready.update) {
-            // Nothing that depends on the update may leave the node; it stops.
-            tracing::error!(%error, "persister failed; the node stops");
-            self.stopped.store(true, Ordering::SeqCst);
-            return false;
+        if let Some((index, term)) = persisted {
+            self.raft.on_persisted(index, term);
         }
-        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = self.raft.status();
-        for (to, request) in ready.messages {
-            let sent = Sent::of(&request);
-            let events = self.events_sender.clone();
-            self.transport.call(
-                to,
-                request,
-                Box::new(move |result| {
-                    let _ = events.send(Event::Response { from: to, sent, result });
-                }),
-            );
+        for message in persisted_messages {
+            self.send(message);
         }
-        for reply in replies {
-            reply.send();
-        }
-        for item in ready.applied {
-            if self.applied.send(item).is_err() {
-                break;
-            }
+        if !committed.is_empty() {
+            self.resolve_proposals(&committed);
+            // The service is gone only once the node is being dropped.
+            let _ = self.applied.send(committed);
         }
         true
     }
 
     fn save(&self, update: &raft_persist::Update) -> Result<(), raft_persist::PersistError> {
         if update.is_empty() { Ok(()) } else { self.persister.save(update) }
+    }
+
+    fn send(&mut self, message: Outgoing) {
+        match message {
+            Outgoing::Request { to, request } => {
+                let sent = Sent::of(&request);
+                let events = self.events_sender.clone();
+                self.transport.call(
+                    to,
+                    request,
+                    Box::new(move |result| {
+                        let _ = events.send(Event::Response { from: to, sent, result });
+                    }),
+                );
+            }
+            Outgoing::Response { id, response, .. } => {
+                if let Some(answer) = self.answers.remove(&id) {
+                    answer.respond(response);
+                }
+            }
+        }
+    }
+
+    /// Resolves the proposals that `committed` decides: committed if the
+    /// entry at their index is theirs, lost if another took it, unknown if a
+    /// snapshot covered it.
+    fn resolve_proposals(&mut self, committed: &[Applied]) {
+        for item in committed {
+            while let Some((proposal, _)) = self.proposals.front() {
+                if proposal.index > item.index() {
+                    break;
+                }
+                let (proposal, slot) = self.proposals.pop_front().expect("a front proposal");
+                let outcome = match item {
+                    Applied::Command { index, term, .. } if *index == proposal.index => {
+                        if *term == proposal.term {
+                            Ok(proposal)
+                        } else {
+                            Err(ProposalError::Lost { index: proposal.index })
+                        }
+                    }
+                    _ => Err(ProposalError::Unknown { index: proposal.index }),
+                };
+                slot.resolve(outcome);
+            }
+        }
+    }
+
+    /// The log lost its entries from `from` on: proposals there never commit.
+    fn lose_proposals_from(&mut self, from: Index) {
+        while self.proposals.back().is_some_and(|(proposal, _)| proposal.index >= from) {
+            if let Some((proposal, slot)) = self.proposals.pop_back() {
+                slot.resolve(Err(ProposalError::Lost { index: proposal.index }));
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let mut status = self.raft.status();
+        status.counters.unsendable = self.unsendable;
+        self.published.leading.store(status.role == Role::Leader, Ordering::SeqCst);
+        self.published.busy.store(self.raft.is_busy(0), Ordering::SeqCst);
+        *self.published.status.lock().unwrap_or_else(PoisonError::into_inner) = status;
     }
 }

@@ -1,21 +1,25 @@
 //! [`Event`]: everything that wakes a node's event loop.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use crossbeam_channel::Sender;
 use raft_log::{Index, NodeId};
 use raft_transport::CallError;
 
-use crate::{NodeError, Proposal, ProposeError, Request, Response, Sent};
+use super::proposal::Slot;
+use super::responder::Answer;
+use crate::{NodeError, Request, Response, Sent};
 
-/// One input to the event loop. Replies go back on the bounded senders, once
-/// the effects they depend on are durable.
+/// One input to the event loop.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A peer's request; the answer goes to `reply`.
-    Request { request: Request, reply: Sender<Response> },
+    /// A peer's request; the answer goes to `answer` once it is durable.
+    Request { request: Request, answer: Answer },
     /// The outcome of a request this node sent to `from`.
     Response { from: NodeId, sent: Sent, result: Result<Response, CallError> },
-    /// The service proposes a command.
-    Propose { data: Vec<u8>, reply: Sender<Result<Proposal, ProposeError>> },
+    /// The service proposes commands, each with the slot its handle watches.
+    Propose(Vec<(Bytes, Arc<Slot>)>),
     /// The service took a snapshot through `index`.
     Snapshot { index: Index, data: Vec<u8>, reply: Sender<Result<(), NodeError>> },
 }

@@ -17,6 +17,7 @@ impl Raft {
         self.votes.clear();
         self.votes.insert(self.id);
         self.reset_election_timer();
+        self.counters.elections += 1;
         tracing::debug!(id = %self.id, term = %self.term, "campaigning");
         if self.votes.len() >= self.quorum() {
             self.become_leader();
@@ -64,8 +65,8 @@ impl Raft {
     }
 
     /// Takes the lead in the current term and asserts it at once with a round
-    /// of heartbeats. No no-op entry is appended (the lab's tests count exact
-    /// indices).
+    /// of heartbeats (probes, as every follower starts in the probe state). No
+    /// no-op entry is appended (the lab's tests count exact indices).
     fn become_leader(&mut self) {
         tracing::debug!(id = %self.id, term = %self.term, "became leader");
         self.role = Role::Leader;
@@ -73,8 +74,9 @@ impl Raft {
         self.votes.clear();
         let last = self.log.last_index();
         self.progress = self.peers.iter().map(|&peer| (peer, Progress::new(last))).collect();
+        self.uncommitted_bytes = self.payload_bytes(self.commit_index, last);
         self.heartbeat_elapsed = 0;
-        self.broadcast_append();
+        self.broadcast_heartbeat();
         self.maybe_commit();
     }
 }

@@ -1,171 +1,201 @@
-//! Log replication (Raft §5.3, §5.4): AppendEntries on both sides, fast
-//! backtracking with the conflict term and index, and the commit rule.
+//! The leader's side of log replication (Raft §5.3, §5.4, thesis §10.2): the
+//! pipeline that batches entries to each follower and paces them by its
+//! [`Progress`](crate::progress::Progress), heartbeats, the answers, and the
+//! commit rule.
 
-use raft_log::{Index, NodeId};
+use raft_log::{Entry, Index, NodeId};
 
-use super::Raft;
+use super::{Raft, charged_bytes};
+use crate::progress::{ProgressState, Resume};
+use crate::{AppendRequest, AppendResponse, Request, Role, Sent};
 
 /// Ticks a follower may go without hearing of a new commit index before the
 /// leader tells it outside a heartbeat.
 const COMMIT_NEWS_GRACE_TICKS: u32 = 2;
-use crate::{AppendRequest, AppendResponse, Request, Role};
 
 impl Raft {
-    /// Sends every follower what it lacks, or a heartbeat when it lacks nothing.
-    pub(super) fn broadcast_append(&mut self) {
+    /// The heartbeat tick: every follower hears from the leader, whatever its
+    /// state, a follower receiving a snapshot included. A probe that got no
+    /// answer goes out again.
+    pub(super) fn broadcast_heartbeat(&mut self) {
         // By position, so a heartbeat round allocates no copy of the peer list.
         for position in 0..self.peers.len() {
             let peer = self.peers[position];
-            self.send_append(peer);
+            if let Some(progress) = self.progress.get_mut(&peer) {
+                progress.on_heartbeat();
+            }
+            self.heartbeat(peer);
         }
     }
 
     /// Tells the followers that have gone a whole tick without hearing of the
     /// latest commit index about it, so they apply without waiting for the
-    /// next heartbeat. The tick of grace lets the next proposal's
-    /// AppendEntries carry the news instead, so a steady stream of proposals
-    /// costs no extra messages; when idle, this sends nothing.
+    /// next heartbeat. The tick of grace lets the next batch's AppendEntries
+    /// carry the news instead, so a steady stream of proposals costs no extra
+    /// messages; when idle, this sends nothing.
     pub(super) fn broadcast_commit(&mut self) {
         let commit_index = self.commit_index;
-        let mut behind = Vec::new();
-        for (&peer, progress) in &mut self.progress {
-            if progress.sent_commit < commit_index {
-                progress.commit_lag_ticks += 1;
-                if progress.commit_lag_ticks >= COMMIT_NEWS_GRACE_TICKS {
-                    behind.push(peer);
-                }
+        for position in 0..self.peers.len() {
+            let peer = self.peers[position];
+            let Some(progress) = self.progress.get_mut(&peer) else { continue };
+            if progress.sent_commit >= commit_index {
+                continue;
             }
-        }
-        for peer in behind {
-            self.send_append(peer);
+            progress.commit_lag_ticks += 1;
+            if progress.commit_lag_ticks >= COMMIT_NEWS_GRACE_TICKS {
+                self.heartbeat(peer);
+            }
         }
     }
 
-    /// Sends one follower the entries from its `next_index` (at most
-    /// `max_entries_per_append`), or the snapshot when the log no longer holds
-    /// them. `next_index` moves past what was sent, so the next heartbeat does
-    /// not send it again; a rejection moves it back.
-    pub(super) fn send_append(&mut self, peer: NodeId) {
+    /// One message that tells `peer` the leader lives and what is committed:
+    /// - in the probe state, the probe itself (unless one is out);
+    /// - in the replicate state, an AppendEntries without entries after the
+    ///   last entry sent, so a follower that lost one rejects it and is
+    ///   probed again (the transports deliver in order, so nothing in flight
+    ///   is overtaken);
+    /// - in the snapshot state, one after a point the follower is known to
+    ///   hold, or the snapshot's: the follower may reject it, which the
+    ///   leader ignores, and its election timer restarts all the same.
+    fn heartbeat(&mut self, peer: NodeId) {
+        let Some(progress) = self.progress.get(&peer) else { return };
+        let after = match progress.state {
+            ProgressState::Probe if progress.probe_sent => return,
+            ProgressState::Probe => return self.send_append(peer),
+            ProgressState::Replicate => Index(progress.next_index.0 - 1),
+            ProgressState::Snapshot => progress.match_index,
+        };
+        let after = if self.log.term(after).is_some() { after } else { self.log.base_index() };
+        self.send_entries(peer, after, Vec::new(), 0);
+    }
+
+    /// Sends what the followers marked since the last [`Raft::ready`] can
+    /// take: one batch per follower of everything proposed since, as far as
+    /// its window allows.
+    pub(super) fn flush_replication(&mut self) {
+        if self.role != Role::Leader {
+            self.to_replicate.clear();
+            return;
+        }
+        while let Some(peer) = self.to_replicate.pop_first() {
+            self.replicate(peer);
+        }
+    }
+
+    /// Sends `peer` what it lacks, as its state and window allow: the
+    /// snapshot when the log no longer holds its next entry, one probe in the
+    /// probe state, batches up to the window in the replicate state.
+    fn replicate(&mut self, peer: NodeId) {
+        let window = self.window();
+        loop {
+            let Some(progress) = self.progress.get(&peer) else { return };
+            if !progress.can_send(window) {
+                return;
+            }
+            let next = progress.next_index;
+            if next <= self.log.base_index() {
+                self.send_snapshot(peer);
+                return;
+            }
+            let probing = progress.state == ProgressState::Probe;
+            if !probing && next > self.log.last_index() {
+                return;
+            }
+            self.send_append(peer);
+            if probing {
+                return;
+            }
+        }
+    }
+
+    /// Sends `peer` one AppendEntries from its `next_index`: as many entries as
+    /// fit in [`Config::max_bytes_per_append`](crate::Config::max_bytes_per_append),
+    /// and at least one when there is one.
+    fn send_append(&mut self, peer: NodeId) {
         let Some(progress) = self.progress.get(&peer) else { return };
         let next = progress.next_index;
         if next <= self.log.base_index() {
             self.send_snapshot(peer);
             return;
         }
-        let prev_log_index = Index(next.0 - 1);
-        let Some(prev_log_term) = self.log.term(prev_log_index) else { return };
-        let end = Index(
-            (next.0 + self.config.max_entries_per_append as u64).min(self.log.next_index().0),
-        );
-        let entries = self.log.entries(next..end).map(<[_]>::to_vec).unwrap_or_default();
-        if let Some(progress) = self.progress.get_mut(&peer) {
-            progress.next_index = Index(next.0 + entries.len() as u64);
-            progress.sent_commit = self.commit_index;
-            progress.commit_lag_ticks = 0;
+        let (entries, bytes) = self.batch_from(next);
+        self.send_entries(peer, Index(next.0 - 1), entries, bytes);
+    }
+
+    /// The entries from `next` on that fit in one AppendEntries, and their
+    /// payload bytes. Cloning an entry shares its payload.
+    fn batch_from(&self, next: Index) -> (Vec<Entry>, u64) {
+        let limit = self.config.max_bytes_per_append;
+        let mut bytes = 0;
+        let mut batch = Vec::new();
+        for entry in self.log.entries_from(next).unwrap_or_default() {
+            let size = charged_bytes(&entry.data);
+            if !batch.is_empty() && bytes + size > limit {
+                break;
+            }
+            bytes += size;
+            batch.push(entry.clone());
         }
+        (batch, bytes)
+    }
+
+    /// Sends `peer` the AppendEntries after `prev_log_index` carrying `entries`
+    /// (`bytes` of payload), with the commit index, and records it in the
+    /// follower's progress.
+    fn send_entries(
+        &mut self,
+        peer: NodeId,
+        prev_log_index: Index,
+        entries: Vec<Entry>,
+        bytes: u64,
+    ) {
+        let Some(prev_log_term) = self.log.term(prev_log_index) else { return };
+        let commit_index = self.commit_index;
+        let Some(progress) = self.progress.get_mut(&peer) else { return };
+        let last = Index(prev_log_index.0 + entries.len() as u64);
+        if !entries.is_empty() || progress.state == ProgressState::Probe {
+            progress.sent_entries(last, bytes);
+        }
+        progress.sent_commit = commit_index;
+        progress.commit_lag_ticks = 0;
+        self.counters.appends_sent += 1;
+        self.counters.entries_sent += entries.len() as u64;
         let request = AppendRequest {
             term: self.term,
             leader: self.id,
             prev_log_index,
             prev_log_term,
             entries,
-            leader_commit: self.commit_index,
+            leader_commit: commit_index,
         };
         self.send(peer, Request::Append(request));
     }
 
-    /// AppendEntries receiver (Raft Figure 2), with the lab's XTerm/XIndex/XLen
-    /// hints on rejection.
-    pub(super) fn handle_append_request(&mut self, request: AppendRequest) -> AppendResponse {
-        if request.term < self.term {
-            return self.reject_append(None, Index(0));
-        }
-        self.become_follower(request.term, Some(request.leader));
-        self.reset_election_timer();
-
-        let AppendRequest { mut prev_log_index, mut prev_log_term, mut entries, .. } = request;
-        let base = self.log.base_index();
-        if prev_log_index < base {
-            // The snapshot covers the start of the batch; those entries are
-            // committed, so they match the leader's.
-            let covered = (base.0 - prev_log_index.0).min(entries.len() as u64) as usize;
-            entries.drain(..covered);
-            prev_log_index = base;
-            prev_log_term = self.log.base_term();
-        }
-        if prev_log_index > self.log.last_index() {
-            return self.reject_append(None, self.log.next_index());
-        }
-        if self.log.term(prev_log_index) != Some(prev_log_term) {
-            return match self.log.conflict_at(prev_log_index) {
-                Some((term, first)) => self.reject_append(Some(term), first),
-                None => self.reject_append(None, self.log.next_index()),
-            };
-        }
-
-        let match_index = Index(prev_log_index.0 + entries.len() as u64);
-        if let Some(position) =
-            entries.iter().position(|entry| self.log.term(entry.index) != Some(entry.term))
-        {
-            let new_entries = entries.split_off(position);
-            let first = new_entries[0].index;
-            if first <= self.log.last_index() {
-                // Raft §5.3: a conflicting entry and all that follow it go.
-                if self.log.truncate_from(first).is_err() {
-                    return self.reject_append(None, self.log.next_index());
-                }
-                self.pending.truncate_from(first);
-            }
-            if self.log.append(new_entries.clone()).is_err() {
-                // A malformed batch (gaps, falling terms): refuse it whole.
-                return self.reject_append(None, self.log.next_index());
-            }
-            self.pending.append(new_entries);
-        }
-        if request.leader_commit > self.commit_index {
-            self.commit_index = request.leader_commit.min(match_index).max(self.commit_index);
-        }
-        AppendResponse {
-            term: self.term,
-            success: true,
-            match_index,
-            conflict_term: None,
-            conflict_index: Index(0),
-        }
-    }
-
-    pub(super) fn reject_append(
-        &self,
-        conflict_term: Option<raft_log::Term>,
-        conflict_index: Index,
-    ) -> AppendResponse {
-        AppendResponse {
-            term: self.term,
-            success: false,
-            match_index: Index(0),
-            conflict_term,
-            conflict_index,
-        }
-    }
-
-    /// Takes in a follower's answer to an AppendEntries sent with
-    /// `prev_log_index`.
+    /// Takes in a follower's answer to an AppendEntries sent after
+    /// `prev_log_index` with `entries` entries.
     pub(super) fn handle_append_response(
         &mut self,
         from: NodeId,
         prev_log_index: Index,
+        entries: u64,
         response: AppendResponse,
     ) {
         if self.role != Role::Leader {
             return;
         }
+        let last = self.log.last_index();
+        let Some(progress) = self.progress.get_mut(&from) else { return };
         if response.success {
-            self.on_match(from, response.match_index);
+            // A follower can only have matched what it was sent.
+            let sent_through = Index(prev_log_index.0 + entries);
+            progress.on_success(response.match_index.min(sent_through).min(last));
+            self.to_replicate.insert(from);
+            self.maybe_commit();
             return;
         }
-        let Some(progress) = self.progress.get(&from) else { return };
-        if prev_log_index < progress.match_index {
-            return; // An answer to an older request, overtaken since.
+        self.counters.rejections += 1;
+        if progress.state == ProgressState::Snapshot || prev_log_index < progress.match_index {
+            return; // A heartbeat to a follower awaiting its snapshot, or overtaken since.
         }
         let hint = match response.conflict_term {
             None => response.conflict_index,
@@ -174,30 +204,39 @@ impl Raft {
                 None => response.conflict_index,
             },
         };
-        let moved = self
-            .progress
-            .get_mut(&from)
-            .is_some_and(|progress| progress.back_off_to(hint.min(prev_log_index)));
-        if moved {
-            self.send_append(from);
+        let target = hint.min(prev_log_index).max(progress.match_index.next());
+        if progress.state == ProgressState::Probe && target >= progress.next_index {
+            return; // An older probe's rejection: the leader has backed off further already.
         }
+        progress.become_probe(target, Resume::Now);
+        self.to_replicate.insert(from);
     }
 
-    /// A follower's log now matches the leader's through `index`: count it
-    /// toward a commit, and send what it still lacks.
-    pub(super) fn on_match(&mut self, from: NodeId, index: Index) {
-        let last = self.log.last_index();
-        let Some(progress) = self.progress.get_mut(&from) else { return };
-        progress.record_match(index.min(last));
-        let behind = progress.next_index <= last;
-        self.maybe_commit();
-        if behind {
-            self.send_append(from);
+    /// A request to `peer` failed (unreachable, timed out): back to probing,
+    /// from the next heartbeat, unless it was a heartbeat to a follower
+    /// awaiting its snapshot, whose own failure decides.
+    pub(super) fn handle_failure(&mut self, peer: NodeId, sent: Sent) {
+        if self.role != Role::Leader || sent.term() != self.term {
+            return;
+        }
+        let Some(progress) = self.progress.get_mut(&peer) else { return };
+        let restart = match sent {
+            Sent::Vote { .. } => false,
+            Sent::Append { .. } => progress.state != ProgressState::Snapshot,
+            Sent::Snapshot { last_included_index, .. } => {
+                progress.state == ProgressState::Snapshot
+                    && progress.pending_snapshot == last_included_index
+            }
+        };
+        if restart {
+            let next = progress.match_index.next();
+            progress.become_probe(next, Resume::AtHeartbeat);
         }
     }
 
     /// Advances the commit index to the highest index a majority holds, if
-    /// that entry is from the current term (Raft §5.4.2).
+    /// that entry is from the current term (Raft §5.4.2). The leader's own
+    /// log counts only through what is durable on its disk.
     pub(super) fn maybe_commit(&mut self) {
         if self.role != Role::Leader {
             return;
@@ -206,12 +245,30 @@ impl Raft {
             .progress
             .values()
             .map(|progress| progress.match_index)
-            .chain([self.log.last_index()])
+            .chain([self.persisted_index])
             .collect();
         matches.sort_unstable_by(|a, b| b.cmp(a));
         let candidate = matches[self.quorum() - 1];
         if candidate > self.commit_index && self.log.term(candidate) == Some(self.term) {
+            let released = self.payload_bytes(self.commit_index, candidate);
+            self.uncommitted_bytes = self.uncommitted_bytes.saturating_sub(released);
             self.commit_index = candidate;
         }
+    }
+
+    /// The payload bytes, as the uncommitted bound counts them, of the
+    /// entries after `from` through `through` that the log holds.
+    pub(super) fn payload_bytes(&self, from: Index, through: Index) -> u64 {
+        let start = from.next().max(self.log.first_index());
+        let end = Index(through.0.saturating_add(1)).min(self.log.next_index());
+        if start >= end {
+            return 0;
+        }
+        self.log
+            .entries(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|entry| charged_bytes(&entry.data))
+            .sum()
     }
 }

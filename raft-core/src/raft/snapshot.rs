@@ -5,41 +5,48 @@ use raft_log::{Index, NodeId};
 use raft_persist::Snapshot;
 
 use super::Raft;
+use crate::progress::ProgressState;
 use crate::ready::Tail;
-use crate::{Applied, NodeError, Request, Role, SnapshotRequest, SnapshotResponse};
+use crate::{Applied, RaftError, Request, Role, SnapshotRequest, SnapshotResponse};
 
 impl Raft {
     /// The service holds everything through `index` in `data`: discard the log
-    /// up to there. A snapshot at or before the current one is ignored.
-    pub(crate) fn snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<(), NodeError> {
+    /// up to there (Raft §7). A snapshot at or before the current one is
+    /// ignored.
+    ///
+    /// # Errors
+    /// [`RaftError::SnapshotPastApplied`] if `index` has not been handed out
+    /// through [`Ready::committed`](crate::Ready::committed) yet.
+    pub fn snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<(), RaftError> {
         if index <= self.snapshot.index {
             return Ok(());
         }
+        let past = RaftError::SnapshotPastApplied { index, applied: self.applied_index };
         if index > self.applied_index {
-            return Err(NodeError::SnapshotPastApplied { index, applied: self.applied_index });
+            return Err(past);
         }
-        let Some(term) = self.log.term(index) else {
-            return Err(NodeError::SnapshotPastApplied { index, applied: self.applied_index });
-        };
-        self.log.compact_through(index).map_err(NodeError::InconsistentState)?;
+        let Some(term) = self.log.term(index) else { return Err(past) };
+        self.log.compact_through(index).map_err(RaftError::InconsistentState)?;
         self.snapshot = Snapshot { index, term, data };
         self.pending.snapshot(self.snapshot.clone(), Tail::Kept);
         Ok(())
     }
 
     /// Sends the whole snapshot to a follower whose next entry is compacted,
-    /// unless one is still in flight.
+    /// and waits for its answer or failure before anything but heartbeats
+    /// goes to it again.
     pub(super) fn send_snapshot(&mut self, peer: NodeId) {
-        let backoff = self.config.election_ticks_min;
+        let index = self.snapshot.index;
         let Some(progress) = self.progress.get_mut(&peer) else { return };
-        if progress.snapshot_backoff > 0 {
+        if progress.state == ProgressState::Snapshot {
             return;
         }
-        progress.snapshot_backoff = backoff;
+        progress.become_snapshot(index);
+        self.counters.snapshots_sent += 1;
         let request = SnapshotRequest {
             term: self.term,
             leader: self.id,
-            last_included_index: self.snapshot.index,
+            last_included_index: index,
             last_included_term: self.snapshot.term,
             data: self.snapshot.data.clone(),
         };
@@ -55,27 +62,28 @@ impl Raft {
         self.reset_election_timer();
         let index = request.last_included_index;
         let term = request.last_included_term;
-        if index <= self.commit_index {
-            // The log already holds (or a snapshot already covers) all of it.
+        if index <= self.commit_index || term > request.term {
+            // The log already holds (or a snapshot already covers) all of it;
+            // or the snapshot claims a term its sender has not reached.
             return SnapshotResponse { term: self.term };
         }
         // Keep the entries that follow the snapshot if the log agrees with it
-        // there; otherwise the whole log goes.
-        let keep_tail = self.log.term(index) == Some(term);
-        if keep_tail {
-            if self.log.compact_through(index).is_err() {
-                self.log.reset(index, term);
-            }
+        // there; otherwise the whole log goes. Memory and disk are told the
+        // same: the tail is kept in both only if the compaction succeeded.
+        let kept = self.log.term(index) == Some(term) && self.log.compact_through(index).is_ok();
+        let tail = if kept {
+            Tail::Kept
         } else {
             self.log.reset(index, term);
-        }
+            self.persisted_index = self.persisted_index.min(index);
+            Tail::Discarded
+        };
         self.snapshot = Snapshot { index, term, data: request.data };
-        let tail = if keep_tail { Tail::Kept } else { Tail::Discarded };
         self.pending.snapshot(self.snapshot.clone(), tail);
         debug_assert!(index > self.applied_index, "a snapshot must move the service forward");
         self.commit_index = index;
         self.applied_index = index;
-        self.applied.push(Applied::Snapshot { index, term, data: self.snapshot.data.clone() });
+        self.committed.push(Applied::Snapshot { index, term, data: self.snapshot.data.clone() });
         SnapshotResponse { term: self.term }
     }
 
@@ -84,9 +92,12 @@ impl Raft {
         if self.role != Role::Leader {
             return;
         }
-        if let Some(progress) = self.progress.get_mut(&from) {
-            progress.snapshot_backoff = 0;
+        let Some(progress) = self.progress.get_mut(&from) else { return };
+        progress.record_match(last_included_index);
+        if progress.state == ProgressState::Snapshot {
+            progress.become_replicate();
         }
-        self.on_match(from, last_included_index);
+        self.to_replicate.insert(from);
+        self.maybe_commit();
     }
 }

@@ -1,21 +1,27 @@
 //! Unit tests of the protocol core, driven by ticks and messages only: no
 //! threads, no sleeps, no clock.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use raft_log::{Index, NodeId, Term};
 use raft_persist::PersistedState;
 
 use super::Raft;
-use crate::{Applied, Config, Request, Role, Sent};
+use crate::{Applied, Config, Message, Outgoing, Request, RequestId, Role, Sent};
 
-/// A cluster of cores joined by a synchronous, lossless message queue, with
-/// per-node isolation to model partitions.
+/// A cluster of cores joined by a lossless in-order message queue and an
+/// instant disk, with per-node isolation to model partitions. A message to or
+/// from an isolated node is lost, and its requester hears of the failure, as
+/// a transport tells it.
 struct Cluster {
     nodes: Vec<Raft>,
     isolated: BTreeSet<u64>,
     applied: Vec<Vec<Applied>>,
-    queue: VecDeque<(NodeId, NodeId, Request)>,
+    /// Messages in flight: (from, to, message).
+    queue: VecDeque<(NodeId, NodeId, Message)>,
+    /// What each requester remembers of its requests in flight.
+    asked: HashMap<RequestId, Sent>,
+    next_id: u64,
 }
 
 pub(super) fn new_test_config(id: u64, size: u64) -> Config {
@@ -34,31 +40,78 @@ impl Cluster {
             isolated: BTreeSet::new(),
             applied: vec![Vec::new(); size as usize],
             queue: VecDeque::new(),
+            asked: HashMap::new(),
+            next_id: 0,
         }
     }
 
+    /// Carries out every node's Ready: the disk is instant, so the persist
+    /// report follows at once.
     fn collect(&mut self) {
-        for (position, node) in self.nodes.iter_mut().enumerate() {
-            let ready = node.take_ready();
-            self.applied[position].extend(ready.applied);
-            for (to, request) in ready.messages {
-                self.queue.push_back((NodeId(position as u64), to, request));
+        for position in 0..self.nodes.len() {
+            while self.nodes[position].has_ready() {
+                let node = &mut self.nodes[position];
+                let ready = node.ready();
+                if let Some((index, term)) = ready.persisted() {
+                    node.on_persisted(index, term);
+                }
+                self.applied[position].extend(ready.committed);
+                let from = NodeId(position as u64);
+                for message in ready.messages.into_iter().chain(ready.persisted_messages) {
+                    self.post(from, message);
+                }
             }
         }
     }
 
-    /// Delivers every queued message (and those they cause) to connected nodes.
+    fn post(&mut self, from: NodeId, message: Outgoing) {
+        match message {
+            Outgoing::Request { to, request } => {
+                self.next_id += 1;
+                let id = RequestId(self.next_id);
+                self.asked.insert(id, Sent::of(&request));
+                self.queue.push_back((from, to, Message::Request { from, id, request }));
+            }
+            Outgoing::Response { to, id, response } => {
+                let sent = self.asked.remove(&id).expect("an answer to a request in flight");
+                let response = Some(response);
+                self.queue.push_back((from, to, Message::Response { from, sent, response }));
+            }
+        }
+    }
+
+    /// Delivers every queued message (and those they cause) to connected
+    /// nodes.
     fn deliver(&mut self) {
         self.collect();
-        while let Some((from, to, request)) = self.queue.pop_front() {
+        while let Some((from, to, message)) = self.queue.pop_front() {
             if self.isolated.contains(&from.0) || self.isolated.contains(&to.0) {
-                continue;
+                self.fail(from, to, message);
+            } else {
+                self.nodes[to.0 as usize].step(message).unwrap();
             }
-            let sent = Sent::of(&request);
-            let response = self.nodes[to.0 as usize].handle_request(request);
-            self.nodes[from.0 as usize].handle_response(to, sent, response);
             self.collect();
         }
+    }
+
+    /// A lost message: its requester learns that the call failed.
+    fn fail(&mut self, from: NodeId, to: NodeId, message: Message) {
+        let (requester, peer, sent) = match message {
+            Message::Request { id, .. } => (from, to, self.asked.remove(&id).unwrap()),
+            Message::Response { sent, .. } => (to, from, sent),
+        };
+        let failure = Message::Response { from: peer, sent, response: None };
+        self.nodes[requester.0 as usize].step(failure).unwrap();
+    }
+
+    /// The requests waiting in the queue from `node`.
+    fn requests_from(&self, node: usize) -> usize {
+        self.queue
+            .iter()
+            .filter(|(from, _, message)| {
+                from.0 == node as u64 && matches!(message, Message::Request { .. })
+            })
+            .count()
     }
 
     fn tick(&mut self, times: u32) {
@@ -92,7 +145,7 @@ impl Cluster {
         self.applied[node]
             .iter()
             .filter_map(|item| match item {
-                Applied::Command { data, .. } => Some(data.clone()),
+                Applied::Command { data, .. } => Some(data.to_vec()),
                 Applied::Snapshot { .. } => None,
             })
             .collect()
@@ -140,7 +193,11 @@ fn followers_hear_of_a_commit_within_two_ticks_not_one_heartbeat() {
     let node = &mut cluster.nodes[leader];
     assert!(node.heartbeat_elapsed + 1 < node.config.heartbeat_ticks);
     node.tick();
-    assert!(node.take_ready().messages.is_empty(), "an idle leader sent more than heartbeats");
+    let ready = node.ready();
+    assert!(
+        ready.messages.is_empty() && ready.persisted_messages.is_empty(),
+        "an idle leader sent more than heartbeats"
+    );
 }
 
 #[test]
@@ -148,7 +205,10 @@ fn a_follower_rejects_proposals() {
     let mut cluster = Cluster::new(3);
     let leader = cluster.elect();
     let follower = (leader + 1) % 3;
-    assert!(cluster.nodes[follower].propose(vec![1]).is_none());
+    assert_eq!(
+        cluster.nodes[follower].propose(vec![1]),
+        Err(crate::ProposeError::NotLeader { leader_hint: Some(NodeId(leader as u64)) })
+    );
 }
 
 #[test]
@@ -174,8 +234,7 @@ fn a_deposed_leader_log_is_repaired_by_the_new_leader() {
     for n in 0..50u8 {
         cluster.nodes[old].propose(vec![100, n]).unwrap();
     }
-    cluster.collect();
-    cluster.queue.clear();
+    cluster.deliver();
     let new = cluster.elect();
     assert_ne!(new, old);
     for n in 0..30u8 {
@@ -233,7 +292,7 @@ fn a_lagging_follower_catches_up_through_a_snapshot() {
     assert_eq!(applied, Index(20));
     cluster.nodes[leader].snapshot(Index(15), b"state through 15".to_vec()).unwrap();
     assert_eq!(cluster.nodes[leader].log.base_index(), Index(15));
-    let ready = cluster.nodes[leader].take_ready();
+    let ready = cluster.nodes[leader].ready();
     assert_eq!(ready.update.snapshot.as_ref().map(|s| s.index), Some(Index(15)));
 
     cluster.isolated.clear();
@@ -252,15 +311,20 @@ fn a_snapshot_past_what_was_handed_to_the_service_is_refused() {
     let mut cluster = Cluster::new(1);
     cluster.elect();
     let node = &mut cluster.nodes[0];
-    let (index, _) = node.propose(vec![1]).unwrap();
-    // Committed (a lone node commits at once) but not yet handed over.
+    let (index, term) = node.propose(vec![1]).unwrap();
+    // A lone leader commits once its own disk holds the entry...
+    let ready = node.ready();
+    assert_eq!(node.status().commit_index, Index(0), "committed before it was durable");
+    assert_eq!(ready.persisted(), Some((index, term)));
+    node.on_persisted(index, term);
+    // ...but it is not handed over yet.
     assert_eq!(node.status().commit_index, index);
     assert!(matches!(
         node.snapshot(index, Vec::new()),
-        Err(crate::NodeError::SnapshotPastApplied { .. })
+        Err(crate::RaftError::SnapshotPastApplied { .. })
     ));
-    let ready = node.take_ready();
-    assert_eq!(ready.applied.len(), 1);
+    let ready = node.ready();
+    assert_eq!(ready.committed.len(), 1);
     assert!(node.snapshot(index, Vec::new()).is_ok());
 }
 
@@ -285,7 +349,7 @@ fn a_term_near_the_end_of_the_range_is_refused_not_adopted() {
         conflict_term: None,
         conflict_index: Index(0),
     });
-    let sent = Sent::Append { term, prev_log_index: Index(0) };
+    let sent = Sent::Append { term, prev_log_index: Index(0), entries: 0 };
     cluster.nodes[leader].handle_response(NodeId(follower as u64), sent, answer);
     assert_eq!(cluster.nodes[leader].status().term, term);
     assert_eq!(cluster.nodes[leader].status().role, Role::Leader);
@@ -309,7 +373,7 @@ fn proposals_one_per_tick_stay_within_the_labs_rpc_budget() {
         }
         cluster.nodes[leader].propose(vec![n]).unwrap();
         cluster.collect();
-        sent += cluster.queue.iter().filter(|(from, _, _)| from.0 == leader as u64).count();
+        sent += cluster.requests_from(leader);
         cluster.deliver();
     }
     for _ in 0..3 {
@@ -317,7 +381,7 @@ fn proposals_one_per_tick_stay_within_the_labs_rpc_budget() {
             node.tick();
         }
         cluster.collect();
-        sent += cluster.queue.iter().filter(|(from, _, _)| from.0 == leader as u64).count();
+        sent += cluster.requests_from(leader);
         cluster.deliver();
     }
     for node in 0..3 {
@@ -338,9 +402,9 @@ fn a_restarted_node_hands_its_snapshot_to_the_service_first() {
         entries: vec![raft_log::Entry::new(Index(10), Term(3), b"ten".to_vec())],
     };
     let mut raft = Raft::new(new_test_config(0, 3), state).unwrap();
-    let ready = raft.take_ready();
+    let ready = raft.ready();
     assert_eq!(
-        ready.applied,
+        ready.committed,
         vec![Applied::Snapshot { index: Index(9), term: Term(2), data: b"nine".to_vec() }]
     );
     assert_eq!(raft.status().last_index, Index(10));
@@ -356,4 +420,5 @@ fn entries_that_do_not_follow_the_snapshot_are_an_error_not_a_panic() {
     assert!(Raft::new(new_test_config(0, 3), state).is_err());
 }
 
+mod regressions;
 mod safety;

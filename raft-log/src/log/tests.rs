@@ -7,7 +7,7 @@ use super::*;
 fn log_of_terms(base_index: u64, base_term: u64, terms: &[u64]) -> Log {
     let entries = (base_index + 1..)
         .zip(terms)
-        .map(|(index, &term)| Entry::new(Index(index), Term(term), index.to_le_bytes()))
+        .map(|(index, &term)| Entry::new(Index(index), Term(term), index.to_le_bytes().to_vec()))
         .collect();
     Log::from_parts(Index(base_index), Term(base_term), entries).expect("a well-formed log")
 }

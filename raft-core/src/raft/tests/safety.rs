@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 
 use super::new_test_config;
 use crate::raft::Raft;
-use crate::{Applied, Request, Role, Sent};
+use crate::{Applied, Outgoing, Request, Role, Sent};
 
 const SIZE: u64 = 5;
 
@@ -70,17 +70,23 @@ impl World {
             if !member.up {
                 continue;
             }
-            let ready = member.raft.take_ready();
+            let ready = member.raft.ready();
             member.persister.save(&ready.update).map_err(|error| error.to_string())?;
-            for (to, request) in ready.messages {
-                self.in_flight.push((NodeId(id as u64), to, request));
+            if let Some((index, term)) = ready.persisted() {
+                member.raft.on_persisted(index, term);
             }
-            for item in ready.applied {
+            for message in ready.messages.into_iter().chain(ready.persisted_messages) {
+                if let Outgoing::Request { to, request } = message {
+                    self.in_flight.push((NodeId(id as u64), to, request));
+                }
+            }
+            for item in ready.committed {
                 match item {
                     Applied::Command { index, data, .. } => {
                         if index.0 != member.service.len() as u64 + 1 {
                             return Err(format!("node {id} applied {index} out of order"));
                         }
+                        let data = data.to_vec();
                         if self.applied.get(&index).is_some_and(|other| *other != data) {
                             return Err(format!("two commands applied at index {index}"));
                         }
@@ -111,23 +117,35 @@ impl World {
         self.members[from].up && self.members[to].up && self.side[from] == self.side[to]
     }
 
-    /// Delivers one message in flight, chosen at random; some are lost.
+    /// Delivers one message in flight, chosen at random; some are lost, and
+    /// their requester hears that the call failed, as a transport tells it.
     fn deliver_one(&mut self, loss: f64) -> Result<(), String> {
         if self.in_flight.is_empty() {
             return Ok(());
         }
         let position = self.rng.gen_range(0..self.in_flight.len());
         let (from, to, request) = self.in_flight.swap_remove(position);
-        if !self.connected(from, to) || self.rng.gen_bool(loss) {
-            return Ok(());
-        }
         let sent = Sent::of(&request);
+        if !self.connected(from, to) || self.rng.gen_bool(loss) {
+            self.fail(from, to, sent);
+            return self.collect();
+        }
         let response = self.members[to.0 as usize].raft.handle_request(request);
         self.collect()?; // the answer leaves only after the receiver saved
         if self.connected(to, from) && !self.rng.gen_bool(loss) {
             self.members[from.0 as usize].raft.handle_response(to, sent, response);
+        } else {
+            self.fail(from, to, sent);
         }
         self.collect()
+    }
+
+    /// Tells `from`, if it is up, that its request to `to` failed.
+    fn fail(&mut self, from: NodeId, to: NodeId, sent: Sent) {
+        let member = &mut self.members[from.0 as usize];
+        if member.up {
+            member.raft.handle_failure(to, sent);
+        }
     }
 
     fn step(&mut self, loss: f64) -> Result<(), String> {
@@ -142,7 +160,7 @@ impl World {
                 self.next_command += 1;
                 let command = self.next_command.to_be_bytes().to_vec();
                 if self.members[id].up {
-                    self.members[id].raft.propose(command);
+                    let _ = self.members[id].raft.propose(command);
                 }
             }
             50..=51 => {
@@ -180,7 +198,7 @@ impl World {
     fn crash(&mut self, id: usize) {
         self.members[id].up = false;
         // Unsaved effects die with the node.
-        let _ = self.members[id].raft.take_ready();
+        let _ = self.members[id].raft.ready();
     }
 
     fn restart(&mut self, id: usize) -> Result<(), String> {
@@ -223,7 +241,7 @@ impl World {
                     != self.members[leader].raft.status().term
                 {
                     // Commit only advances over an entry of the current term.
-                    self.members[leader].raft.propose(b"final".to_vec());
+                    let _ = self.members[leader].raft.propose(b"final".to_vec());
                 }
             }
         }

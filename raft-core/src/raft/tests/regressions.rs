@@ -1,0 +1,1 @@
+//! Regression tests of the core, one per bug or limit found.
