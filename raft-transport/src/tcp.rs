@@ -52,6 +52,12 @@ pub use self::handshake::ClusterId;
 ///   [`TcpConfig::max_frame_size`], a frame cut short, an unknown frame kind)
 ///   closes that one connection with a warning; nothing is allocated for what a
 ///   length prefix merely claims, and every other connection goes on.
+/// - **Message size.** A request whose encoding is over
+///   [`max_message_size`](Transport::max_message_size) bytes
+///   ([`TcpConfig::max_frame_size`] less 9 bytes of frame header) fails with
+///   [`CallError::Unsendable`](crate::CallError::Unsendable) before anything is
+///   sent; a reply over it, with
+///   [`CallError::Rejected`](crate::CallError::Rejected).
 /// - A handler that returns `None` sends an explicit "no answer" frame: the
 ///   caller gets [`CallError::Unavailable`](crate::CallError::Unavailable)
 ///   rather than a timeout.
@@ -175,6 +181,12 @@ impl<Req: Message, Resp: Message> Transport<Req, Resp> for TcpTransport<Req, Res
 
     fn serve(&self, handler: Arc<dyn Handler<Req, Resp>>) -> Result<(), TransportError> {
         self.shared.dispatcher.serve(handler)
+    }
+
+    /// [`TcpConfig::max_frame_size`] less the 9 bytes of frame header (kind and
+    /// request id) that the length counts besides the payload.
+    fn max_message_size(&self) -> Option<u64> {
+        Some(frame::max_payload_size(self.shared.config.max_frame_size))
     }
 
     fn shutdown(&self) {

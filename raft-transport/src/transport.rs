@@ -117,6 +117,16 @@ pub trait Transport<Req: Message, Resp: Message>: Send + Sync + 'static {
     /// [`TransportError::Shutdown`] after shutdown; a backend's own failures.
     fn serve(&self, handler: Arc<dyn Handler<Req, Resp>>) -> Result<(), TransportError>;
 
+    /// The largest encoded request this transport can carry, in bytes (of the
+    /// request's postcard encoding), or `None` if it has no limit. A larger
+    /// request fails with [`CallError::Unsendable`]. Callers that batch, such
+    /// as a leader filling an AppendEntries, size their requests by it.
+    ///
+    /// The default is `None`.
+    fn max_message_size(&self) -> Option<u64> {
+        None
+    }
+
     /// Stops the transport: fails pending calls with [`CallError::Shutdown`],
     /// stops serving, releases sockets and threads. See the contract above for
     /// what is left running when it returns. Idempotent.
@@ -136,6 +146,10 @@ impl<Req: Message, Resp: Message, T: Transport<Req, Resp> + ?Sized> Transport<Re
 
     fn serve(&self, handler: Arc<dyn Handler<Req, Resp>>) -> Result<(), TransportError> {
         (**self).serve(handler)
+    }
+
+    fn max_message_size(&self) -> Option<u64> {
+        (**self).max_message_size()
     }
 
     fn shutdown(&self) {

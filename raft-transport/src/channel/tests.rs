@@ -103,3 +103,9 @@ fn an_invalid_config_is_refused() {
     let config = TransportConfig { handler_threads: 0, ..TransportConfig::default() };
     assert!(ChannelNetwork::<u64, u64>::with_config(config).is_err());
 }
+
+#[test]
+fn a_channel_transport_carries_requests_of_any_size() {
+    let network = new_test_network();
+    assert_eq!(network.transport(NodeId(1)).unwrap().max_message_size(), None);
+}
