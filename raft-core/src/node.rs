@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Sender, bounded, unbounded};
 use raft_log::{Index, NodeId, Term};
 use raft_persist::Persister;
-use raft_transport::{Handler, Transport};
+use raft_transport::{Handler, Responder, Transport};
 
 use self::driver::Driver;
 use self::event::Event;
@@ -268,20 +268,20 @@ impl NodeBuilder {
     }
 }
 
-/// The transport's way into the event loop: each request waits for its
-/// answer, which comes once the state it depends on is durable.
+/// The transport's way into the event loop: each request is queued there with
+/// its responder, which the loop answers once the state it depends on is
+/// durable.
 struct RequestHandler {
     events: Sender<Event>,
     stopped: Arc<AtomicBool>,
 }
 
 impl Handler<Request, Response> for RequestHandler {
-    fn handle(&self, request: Request) -> Option<Response> {
+    fn handle(&self, request: Request, responder: Responder<Response>) {
         if self.stopped.load(Ordering::SeqCst) {
-            return None;
+            return responder.refuse();
         }
-        let (reply, answer) = bounded(1);
-        self.events.send(Event::Request { request, reply }).ok()?;
-        answer.recv().ok()
+        // A loop that has ended drops the event, and the responder refuses.
+        let _ = self.events.send(Event::Request { request, reply: responder });
     }
 }

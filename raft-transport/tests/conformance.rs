@@ -2,16 +2,15 @@
 //! cluster factory and run for each backend.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
-use std::net::SocketAddr;
-
 use raft_transport::{
-    CallError, ChannelNetwork, ChannelTransport, ClusterId, Handler, NodeId, TcpTransport,
-    Transport, TransportConfig, TransportError,
+    CallError, ChannelNetwork, ChannelTransport, ClusterId, Handler, NodeId, Responder,
+    TcpTransport, Transport, TransportConfig, TransportError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +25,13 @@ const LONG_TIMEOUT: Duration = Duration::from_secs(60);
 enum Ask {
     /// Answer at once with the value.
     Echo(u64),
-    /// Report entering the handler, wait for the gate to open, then answer.
+    /// Answer with the value from the handler's answering thread, as a node's
+    /// event loop answers after its fsync.
+    Later(u64),
+    /// Report entering the handler, then answer from a thread of its own once
+    /// the gate opens.
     Hold(u64),
-    /// Give no answer.
+    /// Refuse: give no answer.
     Decline,
 }
 
@@ -69,7 +72,7 @@ impl Cluster for ChannelCluster {
     type Node = ChannelTransport<Ask, Answer>;
 
     fn start(n: u64, call_timeout: Duration) -> ChannelCluster {
-        let config = TransportConfig { call_timeout, ..TransportConfig::default() };
+        let config = TransportConfig { call_timeout };
         let network = ChannelNetwork::with_config(config).unwrap();
         let nodes =
             (1..=n).map(|id| (id, Arc::new(network.transport(NodeId(id)).unwrap()))).collect();
@@ -176,17 +179,46 @@ impl GateControl {
     }
 }
 
-/// The suite's handler for node `id`.
+/// The suite's handler: answers as each [`Ask`] says.
+struct TestHandler {
+    id: NodeId,
+    gate: Gate,
+    /// The handler's answering thread, for [`Ask::Later`].
+    later: Sender<(Responder<Answer>, Answer)>,
+}
+
+/// The suite's handler for node `id`, with an answering thread that lives as
+/// long as the handler.
 fn test_handler(id: u64, gate: Gate) -> Arc<dyn Handler<Ask, Answer>> {
-    Arc::new(move |ask: Ask| match ask {
-        Ask::Echo(value) => Some(Answer { from: NodeId(id), value }),
-        Ask::Hold(value) => {
-            let _ = gate.entered.send(value);
-            let _ = gate.opened.recv();
-            Some(Answer { from: NodeId(id), value })
+    let (later, queue) = unbounded::<(Responder<Answer>, Answer)>();
+    thread::spawn(move || {
+        for (responder, answer) in queue {
+            responder.respond(answer);
         }
-        Ask::Decline => None,
-    })
+    });
+    Arc::new(TestHandler { id: NodeId(id), gate, later })
+}
+
+impl Handler<Ask, Answer> for TestHandler {
+    fn handle(&self, ask: Ask, responder: Responder<Answer>) {
+        let answer = |value| Answer { from: self.id, value };
+        match ask {
+            Ask::Echo(value) => responder.respond(answer(value)),
+            Ask::Later(value) => {
+                // The answering thread ends only with the handler.
+                self.later.send((responder, answer(value))).unwrap();
+            }
+            Ask::Hold(value) => {
+                let _ = self.gate.entered.send(value);
+                let (opened, answer) = (self.gate.opened.clone(), answer(value));
+                thread::spawn(move || {
+                    let _ = opened.recv();
+                    responder.respond(answer);
+                });
+            }
+            Ask::Decline => responder.refuse(),
+        }
+    }
 }
 
 /// Makes nodes `ids` serve the suite's handler behind `gate`.
@@ -240,10 +272,12 @@ fn a_thousand_concurrent_calls_each_complete_once_with_their_reply<C: Cluster>()
                 for k in 0..PER_CALLER {
                     let seq = caller * PER_CALLER + k;
                     let to = 2 + seq % 2;
+                    // Half answered at once, half later from another thread.
+                    let ask = if seq % 4 < 2 { Ask::Echo(seq) } else { Ask::Later(seq) };
                     let tx = tx.clone();
                     node.call(
                         NodeId(to),
-                        Ask::Echo(seq),
+                        ask,
                         Box::new(move |outcome| tx.send((seq, to, outcome)).unwrap()),
                     );
                 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, select};
 use raft_persist::Persister;
-use raft_transport::Transport;
+use raft_transport::{Responder, Transport};
 
 use super::event::Event;
 use crate::raft::Raft;
@@ -19,7 +19,7 @@ const MAX_EVENTS_PER_BATCH: usize = 64;
 
 /// An answer held back until the batch's effects are durable.
 enum Reply {
-    Response(Sender<Response>, Response),
+    Response(Responder<Response>, Response),
     Propose(Sender<Result<Proposal, ProposeError>>, Result<Proposal, ProposeError>),
     Snapshot(Sender<Result<(), NodeError>>, Result<(), NodeError>),
 }
@@ -28,7 +28,10 @@ impl Reply {
     fn send(self) {
         // A requester that gave up no longer listens; that is fine.
         let _ = match self {
-            Reply::Response(to, response) => to.send(response).is_ok(),
+            Reply::Response(to, response) => {
+                to.respond(response);
+                true
+            }
             Reply::Propose(to, result) => to.send(result).is_ok(),
             Reply::Snapshot(to, result) => to.send(result).is_ok(),
         };
