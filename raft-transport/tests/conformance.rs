@@ -1,9 +1,10 @@
 //! The conformance suite every transport backend passes, written once over a
 //! cluster factory and run for each backend.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,8 @@ enum Ask {
     Hold(u64),
     /// Refuse: give no answer.
     Decline,
+    /// Drop the responder unanswered.
+    Abandon,
 }
 
 /// The replies: who answered, and the value asked for.
@@ -217,6 +220,7 @@ impl Handler<Ask, Answer> for TestHandler {
                 });
             }
             Ask::Decline => responder.refuse(),
+            Ask::Abandon => drop(responder),
         }
     }
 }
@@ -422,6 +426,126 @@ fn a_callback_may_shut_its_own_transport_down<C: Cluster>() {
     assert_eq!(outcome(&call(&*one, 2, Ask::Echo(6))), Err(CallError::Shutdown));
 }
 
+/// A handler that notes the order requests reach it in, and echoes them.
+struct OrderRecorder {
+    id: NodeId,
+    seen: Mutex<Vec<u64>>,
+}
+
+impl Handler<Ask, Answer> for OrderRecorder {
+    fn handle(&self, ask: Ask, responder: Responder<Answer>) {
+        let Ask::Echo(value) = ask else { panic!("unexpected request {ask:?}") };
+        self.seen.lock().unwrap().push(value);
+        responder.respond(Answer { from: self.id, value });
+    }
+}
+
+fn requests_from_one_caller_reach_the_handler_in_the_order_sent<C: Cluster>() {
+    const CALLS: u64 = 1000;
+    let cluster = C::start(2, LONG_TIMEOUT);
+    let recorder = Arc::new(OrderRecorder { id: NodeId(2), seen: Mutex::new(Vec::new()) });
+    cluster.node(2).serve(Arc::clone(&recorder) as Arc<dyn Handler<Ask, Answer>>).unwrap();
+    let one = cluster.node(1);
+    let (tx, outcomes) = unbounded();
+    for seq in 0..CALLS {
+        let tx = tx.clone();
+        one.call(
+            NodeId(2),
+            Ask::Echo(seq),
+            Box::new(move |outcome| tx.send((seq, outcome)).unwrap()),
+        );
+    }
+    for _ in 0..CALLS {
+        let (seq, outcome) = outcomes.recv_timeout(WAIT).expect("a call never completed");
+        assert_eq!(outcome, answer(2, seq), "call {seq}");
+    }
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen, (0..CALLS).collect::<Vec<_>>(), "the handler saw the requests out of order");
+}
+
+/// A handler that hands each request, with its responder, to the test.
+struct Keeper(Sender<(Ask, Responder<Answer>)>);
+
+impl Handler<Ask, Answer> for Keeper {
+    fn handle(&self, ask: Ask, responder: Responder<Answer>) {
+        self.0.send((ask, responder)).unwrap();
+    }
+}
+
+fn a_responder_kept_and_answered_later_from_another_thread_delivers_its_reply<C: Cluster>() {
+    let cluster = C::start(2, LONG_TIMEOUT);
+    let (kept, requests) = unbounded();
+    cluster.node(2).serve(Arc::new(Keeper(kept))).unwrap();
+    let one = cluster.node(1);
+    let first = call(&*one, 2, Ask::Echo(1));
+    let second = call(&*one, 2, Ask::Echo(2));
+    let (ask, first_responder) = requests.recv_timeout(WAIT).expect("no request arrived");
+    assert_eq!(ask, Ask::Echo(1));
+    let (ask, second_responder) = requests.recv_timeout(WAIT).expect("no request arrived");
+    assert_eq!(ask, Ask::Echo(2));
+    assert!(first.try_recv().is_err(), "a call completed before its responder answered");
+
+    // Answered in the opposite order, each from a thread of its own.
+    thread::spawn(move || second_responder.respond(Answer { from: NodeId(2), value: 20 }))
+        .join()
+        .unwrap();
+    assert_eq!(outcome(&second), answer(2, 20));
+    assert!(first.try_recv().is_err(), "a call completed before its responder answered");
+    thread::spawn(move || first_responder.respond(Answer { from: NodeId(2), value: 10 }))
+        .join()
+        .unwrap();
+    assert_eq!(outcome(&first), answer(2, 10));
+}
+
+fn a_responder_dropped_unanswered_makes_the_call_unavailable<C: Cluster>() {
+    let cluster = C::start(3, LONG_TIMEOUT);
+    let (gate, _control) = new_test_gate();
+    serve(&cluster, [2], &gate);
+    let (kept, requests) = unbounded();
+    cluster.node(3).serve(Arc::new(Keeper(kept))).unwrap();
+    let one = cluster.node(1);
+
+    // Dropped inside the handler.
+    assert_eq!(outcome(&call(&*one, 2, Ask::Abandon)), Err(CallError::Unavailable(NodeId(2))));
+    // Kept, then dropped on another thread.
+    let held = call(&*one, 3, Ask::Echo(1));
+    let (_, responder) = requests.recv_timeout(WAIT).expect("no request arrived");
+    thread::spawn(move || drop(responder)).join().unwrap();
+    assert_eq!(outcome(&held), Err(CallError::Unavailable(NodeId(3))));
+    assert_eq!(outcome(&call(&*one, 2, Ask::Echo(2))), answer(2, 2), "the peer goes on serving");
+}
+
+thread_local! {
+    /// Set by the test around each `call`, so that a callback can tell whether
+    /// it runs inside one.
+    static INSIDE_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+fn an_answer_given_inside_the_handler_does_not_run_the_callback_inside_call<C: Cluster>() {
+    let (cluster, _gate) = serving_cluster::<C>(2, LONG_TIMEOUT);
+    let one = cluster.node(1);
+    let asks = [
+        (Ask::Echo(7), answer(2, 7)),
+        (Ask::Decline, Err(CallError::Unavailable(NodeId(2)))),
+        (Ask::Abandon, Err(CallError::Unavailable(NodeId(2)))),
+    ];
+    for _ in 0..20 {
+        for (ask, expected) in asks.clone() {
+            let (tx, rx) = bounded(1);
+            INSIDE_CALL.set(true);
+            one.call(
+                NodeId(2),
+                ask.clone(),
+                Box::new(move |outcome| tx.send((outcome, INSIDE_CALL.get())).unwrap()),
+            );
+            INSIDE_CALL.set(false);
+            let (outcome, inside) = rx.recv_timeout(WAIT).expect("no outcome within 10 s");
+            assert_eq!(outcome, expected, "{ask:?}");
+            assert!(!inside, "the callback for {ask:?} ran inside call");
+        }
+    }
+}
+
 /// Runs every test of the suite against one backend, as a module of tests.
 macro_rules! conformance_suite {
     ($module:ident, $cluster:ty) => {
@@ -438,6 +562,10 @@ macro_rules! conformance_suite {
                 a_peer_that_does_not_serve_or_declines_is_unavailable,
                 serving_twice_is_refused,
                 a_callback_may_shut_its_own_transport_down,
+                requests_from_one_caller_reach_the_handler_in_the_order_sent,
+                a_responder_kept_and_answered_later_from_another_thread_delivers_its_reply,
+                a_responder_dropped_unanswered_makes_the_call_unavailable,
+                an_answer_given_inside_the_handler_does_not_run_the_callback_inside_call,
             );
         }
     };
