@@ -6,7 +6,6 @@ mod deadline;
 mod driver;
 mod event;
 mod proposal;
-mod responder;
 mod stop;
 
 use std::collections::{HashMap, VecDeque};
@@ -18,14 +17,13 @@ use bytes::Bytes;
 use crossbeam_channel::{Sender, bounded, unbounded};
 use raft_log::{NodeId, Term};
 use raft_persist::Persister;
-use raft_transport::{Handler, Transport};
+use raft_transport::{Handler, Responder, Transport};
 
 pub use self::apply::{ApplyReceiver, RecvError, RecvTimeoutError, TryRecvError};
 use self::driver::{Driver, Published};
 use self::event::Event;
 use self::proposal::Slot;
 pub use self::proposal::{Proposal, ProposalError, ProposalHandle};
-use self::responder::Answer;
 use self::stop::Stop;
 pub use self::stop::StopReason;
 use crate::raft::charged_bytes;
@@ -266,6 +264,7 @@ impl NodeBuilder {
     pub fn start(self) -> Result<(Node, ApplyReceiver), NodeError> {
         let persister = self.persister.ok_or(NodeError::Missing("persister"))?;
         let transport = self.transport.ok_or(NodeError::Missing("transport"))?;
+        check_fits(&self.config, transport.max_message_size())?;
         let state = persister.load().map_err(NodeError::Persist)?;
         let id = self.config.id;
         let tick_interval = self.config.tick_interval;
@@ -321,6 +320,25 @@ impl NodeBuilder {
     }
 }
 
+/// Checks that the largest AppendEntries the node may send fits in the
+/// transport's largest message: `max_bytes_per_append` of entries, plus the
+/// request's own fields.
+fn check_fits(config: &Config, max_message_size: Option<u64>) -> Result<(), NodeError> {
+    /// An AppendEntries' fields besides its entries, encoded, with room to spare.
+    const APPEND_OVERHEAD_BYTES: u64 = 64;
+    match max_message_size {
+        Some(max_message_size)
+            if config.max_bytes_per_append + APPEND_OVERHEAD_BYTES > max_message_size =>
+        {
+            Err(NodeError::AppendTooLargeForTransport {
+                max_bytes_per_append: config.max_bytes_per_append,
+                max_message_size,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The transport's way into the event loop: each request is queued with the
 /// means to answer it, which the loop uses once the state the answer depends
 /// on is durable.
@@ -330,12 +348,11 @@ struct RequestHandler {
 }
 
 impl Handler<Request, Response> for RequestHandler {
-    fn handle(&self, request: Request) -> Option<Response> {
+    fn handle(&self, request: Request, responder: Responder<Response>) {
         if self.stop.is_stopped() {
-            return None;
+            return responder.refuse();
         }
-        let (reply, answer) = bounded(1);
-        self.events.send(Event::Request { request, answer: Answer(reply) }).ok()?;
-        answer.recv().ok()
+        // A loop that has ended drops the event, and the responder refuses.
+        let _ = self.events.send(Event::Request { request, answer: responder });
     }
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use raft_log::NodeId;
-use raft_transport::{CallError, Handler, Message, ReplyCallback, Transport, TransportError};
+use raft_transport::{
+    CallError, Handler, Message, ReplyCallback, Responder, Transport, TransportError,
+};
 
 use crate::network::{Network, Service};
 
@@ -21,8 +23,10 @@ use crate::network::{Network, Service};
 ///   per-call deadline.
 /// - [`serve`](Transport::serve) registers this node's server name on the
 ///   network ([`Network::add_server`]): a new server object, so its count starts
-///   at 0 and earlier incarnations are dead. A request that does not decode gets
-///   no answer.
+///   at 0 and earlier incarnations are dead. The handler runs on the network's
+///   handler thread, which then waits for the responder's answer, as a labrpc
+///   handler returns its reply; a refused or dropped responder, and a request
+///   that does not decode, get no answer.
 /// - [`shutdown`](Transport::shutdown) fails pending calls with
 ///   [`CallError::Shutdown`] (each callback still runs once only: a reply that
 ///   comes later is dropped), fails later calls the same way, and makes the
@@ -150,7 +154,14 @@ impl<Req: Message, Resp: Message> Transport<Req, Resp> for SimTransport {
     fn serve(&self, handler: Arc<dyn Handler<Req, Resp>>) -> Result<(), TransportError> {
         let typed = Service::new(move |request| {
             let request = postcard::from_bytes::<Req>(&request).ok()?;
-            let reply = handler.handle(request)?;
+            let (answer, answered) = crossbeam_channel::bounded(1);
+            handler.handle(
+                request,
+                Responder::new(move |reply: Option<Resp>| {
+                    let _ = answer.send(reply);
+                }),
+            );
+            let reply = answered.recv().ok().flatten()?;
             postcard::to_stdvec(&reply).ok()
         });
         {
@@ -216,3 +227,6 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests;

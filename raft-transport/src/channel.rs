@@ -1,12 +1,13 @@
 //! [`ChannelTransport`]: the in-process backend, for tests and single-process
 //! clusters.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
 use raft_log::NodeId;
 
-use crate::{CallError, Handler, Message, ReplyCallback, Transport, TransportError};
+use crate::{CallError, Handler, Message, ReplyCallback, Responder, Transport, TransportError};
 
 mod network;
 
@@ -22,17 +23,29 @@ use self::network::Endpoint;
 ///   [`CallError::Unreachable`], on a transport thread, without waiting for its
 ///   deadline;
 /// - a call to a node that has not called [`serve`](Transport::serve) yet, or
-///   whose handler returns `None`, fails with [`CallError::Unavailable`];
+///   whose handler refuses it or drops its responder, fails with
+///   [`CallError::Unavailable`];
 /// - a call whose reply does not come within
 ///   [`TransportConfig::call_timeout`](crate::TransportConfig::call_timeout)
 ///   fails with [`CallError::TimedOut`];
-/// - handlers run on the callee's worker threads, reply callbacks on the
-///   callee's worker threads (replies) or the caller's reaper thread (failures).
+/// - requests from one caller reach the callee's handler in the order of the
+///   calls.
 ///
-/// Threads: one reaper thread per transport, started by
-/// [`ChannelNetwork::transport`], and up to
-/// [`TransportConfig::handler_threads`](crate::TransportConfig::handler_threads)
-/// handler threads, started as requests arrive.
+/// # Threads
+/// - The callee's handler runs on the caller's thread, inside
+///   [`call`](Transport::call): that is what keeps one caller's requests in
+///   order, and it costs no thread hop. (So a handler that blocks blocks its
+///   caller; handlers must not.)
+/// - A reply callback runs on the thread that answers the responder, when that
+///   thread is not inside a `call` of this backend: the usual case, a node's
+///   event loop answering after its fsync, completes the call right there.
+/// - An answer given inside a `call` (a handler that answers at once, or one
+///   that answers some earlier request from inside a later one), every
+///   failure and every deadline are delivered by the caller's reaper thread
+///   instead, so that no callback runs inside `call`.
+///
+/// Each transport has one thread of its own, its reaper, started by
+/// [`ChannelNetwork::transport`]; shutdown joins it.
 ///
 /// Dropping the transport shuts it down.
 pub struct ChannelTransport<Req, Resp> {
@@ -69,14 +82,19 @@ impl<Req: Message, Resp: Message> Transport<Req, Resp> for ChannelTransport<Req,
         let network = self.network.clone();
         let caller = Arc::clone(&self.endpoint);
         let answered_by = Arc::clone(&callee);
-        let answer = move |reply: Option<Resp>| {
-            if network.can_reply(&caller, &answered_by) {
-                caller.pending.complete(id, reply.ok_or(CallError::Unavailable(to)));
+        let responder = Responder::new(move |reply: Option<Resp>| {
+            if !network.can_reply(&caller, &answered_by) {
+                return;
             }
-        };
-        if callee.dispatcher.dispatch(request, answer).is_err() {
-            self.endpoint.pending.fail(id, CallError::Unavailable(to));
-        }
+            let outcome = reply.ok_or(CallError::Unavailable(to));
+            if InsideCall::here() {
+                caller.pending.complete_on_reaper(id, outcome);
+            } else {
+                caller.pending.complete(id, outcome);
+            }
+        });
+        let _inside = InsideCall::enter();
+        callee.dispatcher.dispatch(request, responder);
     }
 
     fn serve(&self, handler: Arc<dyn Handler<Req, Resp>>) -> Result<(), TransportError> {
@@ -88,13 +106,43 @@ impl<Req: Message, Resp: Message> Transport<Req, Resp> for ChannelTransport<Req,
     }
 }
 
+thread_local! {
+    /// How many [`ChannelTransport::call`]s on this thread are handing their
+    /// request to a handler right now.
+    static INSIDE_CALL: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks the current thread as inside a `call` (handing a request to a
+/// handler) for as long as it lives; an answer given meanwhile on this thread
+/// would otherwise run its callback inside `call`.
+struct InsideCall;
+
+impl InsideCall {
+    fn enter() -> InsideCall {
+        INSIDE_CALL.set(INSIDE_CALL.get() + 1);
+        InsideCall
+    }
+
+    /// Whether the current thread is inside a `call`.
+    fn here() -> bool {
+        INSIDE_CALL.get() > 0
+    }
+}
+
+impl Drop for InsideCall {
+    fn drop(&mut self) {
+        INSIDE_CALL.set(INSIDE_CALL.get() - 1);
+    }
+}
+
 impl<Req, Resp> ChannelTransport<Req, Resp> {
-    /// Leaves the network (failing calls in flight to this node), fails this
-    /// node's pending calls with [`CallError::Shutdown`] and ends its threads.
+    /// Leaves the network (failing calls in flight to this node), stops
+    /// serving, fails this node's pending calls with [`CallError::Shutdown`]
+    /// and ends its reaper.
     fn stop(&self) {
         self.network.leave(&self.endpoint);
-        self.endpoint.pending.close();
         self.endpoint.dispatcher.close();
+        self.endpoint.pending.close();
     }
 }
 

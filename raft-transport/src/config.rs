@@ -1,4 +1,4 @@
-//! [`TransportConfig`]: the settings every backend shares (call deadline, handler threads).
+//! [`TransportConfig`]: the settings every backend shares (the call deadline).
 
 use std::time::Duration;
 
@@ -16,17 +16,11 @@ pub struct TransportConfig {
     ///
     /// Default: 1 s. Must be greater than zero.
     pub call_timeout: Duration,
-    /// The most threads that run [`Handler::handle`](crate::Handler::handle) at
-    /// once. Threads are started when requests arrive and no started one is
-    /// free, up to this number; further requests wait in a queue.
-    ///
-    /// Default: 16. Must be at least 1.
-    pub handler_threads: usize,
 }
 
 impl Default for TransportConfig {
     fn default() -> TransportConfig {
-        TransportConfig { call_timeout: Duration::from_secs(1), handler_threads: 16 }
+        TransportConfig { call_timeout: Duration::from_secs(1) }
     }
 }
 
@@ -40,9 +34,6 @@ impl TransportConfig {
             return Err(TransportError::InvalidConfig(
                 "call_timeout must be greater than zero".into(),
             ));
-        }
-        if self.handler_threads == 0 {
-            return Err(TransportError::InvalidConfig("handler_threads must be at least 1".into()));
         }
         Ok(())
     }

@@ -1,31 +1,24 @@
-//! [`Dispatcher`]: the installed handler and the workers that run it.
+//! [`Dispatcher`]: the installed handler, and handing requests to it.
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::worker_pool::{Rejected, WorkerPool};
-use crate::{Handler, TransportConfig, TransportError};
+use crate::{Handler, Responder, TransportError};
 
-/// The server side every backend shares: hands requests to the handler on
-/// worker threads and passes its answer on.
+/// The server side every backend shares: hands each request to the handler on
+/// the thread that received it.
 pub(crate) struct Dispatcher<Req, Resp> {
     handler: OnceLock<Arc<dyn Handler<Req, Resp>>>,
-    workers: WorkerPool,
+    /// Set by [`close`](Self::close); requests dispatched after it are refused.
+    closed: AtomicBool,
 }
 
-/// Why a request was not handed to the handler: none is installed yet, or the
-/// transport is shutting down. The request gets no answer.
-#[derive(Debug)]
-pub(crate) struct Refused;
-
-impl<Req: Send + 'static, Resp: Send + 'static> Dispatcher<Req, Resp> {
-    /// A dispatcher with no handler yet, whose workers are named `name-<n>`.
-    pub(crate) fn new(name: String, config: &TransportConfig) -> Dispatcher<Req, Resp> {
-        Dispatcher {
-            handler: OnceLock::new(),
-            workers: WorkerPool::new(name, config.handler_threads),
-        }
+impl<Req: 'static, Resp: Send + 'static> Dispatcher<Req, Resp> {
+    /// A dispatcher with no handler yet.
+    pub(crate) fn new() -> Dispatcher<Req, Resp> {
+        Dispatcher { handler: OnceLock::new(), closed: AtomicBool::new(false) }
     }
 
     /// Installs the handler.
@@ -34,41 +27,34 @@ impl<Req: Send + 'static, Resp: Send + 'static> Dispatcher<Req, Resp> {
     /// [`TransportError::Shutdown`] after [`close`](Self::close),
     /// [`TransportError::AlreadyServing`] if a handler is installed already.
     pub(crate) fn serve(&self, handler: Arc<dyn Handler<Req, Resp>>) -> Result<(), TransportError> {
-        if self.workers.is_closed() {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(TransportError::Shutdown);
         }
         self.handler.set(handler).map_err(|_| TransportError::AlreadyServing)
     }
 
-    /// Runs the handler on `request` on a worker thread, then `answer` with what
-    /// it returned (`None` also if the handler panicked).
+    /// Hands `request` to the handler on the current thread; the handler
+    /// answers through `responder`, now or later. Refuses the request if no
+    /// handler is installed or the dispatcher is closed.
     ///
-    /// # Errors
-    /// [`Refused`] if no handler is installed or the dispatcher is closed;
-    /// `answer` is then dropped without running.
-    pub(crate) fn dispatch(
-        &self,
-        request: Req,
-        answer: impl FnOnce(Option<Resp>) + Send + 'static,
-    ) -> Result<(), Refused> {
-        let handler = Arc::clone(self.handler.get().ok_or(Refused)?);
-        let job = Box::new(move || {
-            let reply = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(request)))
-                .unwrap_or_else(|_| {
-                    tracing::error!("a request handler panicked; the caller gets no answer");
-                    None
-                });
-            answer(reply);
-        });
-        self.workers.submit(job).map_err(|Rejected| Refused)
+    /// A handler that panics is logged; the unwinding drops the responder, and
+    /// so refuses the request, unless the handler had handed it on.
+    pub(crate) fn dispatch(&self, request: Req, responder: Responder<Resp>) {
+        let handler = match self.handler.get() {
+            Some(handler) if !self.closed.load(Ordering::SeqCst) => handler,
+            _ => return responder.refuse(),
+        };
+        if panic::catch_unwind(AssertUnwindSafe(|| handler.handle(request, responder))).is_err() {
+            tracing::error!("a request handler panicked; its request is refused");
+        }
     }
 }
 
 impl<Req, Resp> Dispatcher<Req, Resp> {
-    /// Stops dispatching: queued requests are dropped unanswered and the
-    /// workers end (see [`WorkerPool::close`]). Idempotent.
+    /// Stops dispatching: requests dispatched from now on are refused; a
+    /// `handle` call in progress finishes. Idempotent.
     pub(crate) fn close(&self) {
-        self.workers.close();
+        self.closed.store(true, Ordering::SeqCst);
     }
 }
 
@@ -76,7 +62,10 @@ impl<Req, Resp> fmt::Debug for Dispatcher<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dispatcher")
             .field("serving", &self.handler.get().is_some())
-            .field("workers", &self.workers)
+            .field("closed", &self.closed.load(Ordering::SeqCst))
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,9 +3,13 @@
 //!
 //! A node calls a peer with [`Transport::call`], which returns at once; the
 //! reply, or a typed [`CallError`] saying why there is none, reaches the
-//! callback exactly once, later, on a transport thread. A node serves its
-//! peers by installing a [`Handler`] with [`Transport::serve`]. The trait's
-//! documentation is the full contract: threads, blocking, ordering, shutdown.
+//! callback exactly once, later, never inside `call`. A node serves its peers
+//! by installing a [`Handler`] with [`Transport::serve`]: it gets each request
+//! with a [`Responder`], and answers through it at once or later, from any
+//! thread, so a request waiting on the node's disk holds no transport thread.
+//! The real backends hand the requests from one caller to the handler in the
+//! order they were sent. The trait's documentation is the full contract:
+//! threads, blocking, ordering, shutdown.
 //!
 //! Backends:
 //! - [`ChannelTransport`], made from a shared [`ChannelNetwork`]: in process,
@@ -50,14 +54,15 @@ mod config;
 mod dispatch;
 mod error;
 mod pending;
+mod responder;
 mod tcp;
 mod threads;
 mod transport;
-mod worker_pool;
 
 pub use crate::channel::{ChannelNetwork, ChannelTransport};
 pub use crate::config::TransportConfig;
 pub use crate::error::{CallError, TransportError};
+pub use crate::responder::Responder;
 pub use crate::tcp::{ClusterId, TcpConfig, TcpTransport, TcpTransportBuilder};
 pub use crate::transport::{Handler, Message, ReplyCallback, Transport};
 pub use raft_log::NodeId;

@@ -26,9 +26,9 @@ pub(crate) type CallId = u64;
 /// remover runs it.
 ///
 /// A thread of its own (the reaper) fails calls whose deadline has passed and
-/// runs the callbacks of failures decided elsewhere, so that no callback ever
-/// runs inside [`Transport::call`](crate::Transport::call) or on a thread the
-/// transport does not own.
+/// runs the callbacks of failures decided elsewhere and of replies given
+/// inside [`Transport::call`](crate::Transport::call), so that no callback
+/// ever runs inside `call`.
 pub(crate) struct PendingCalls<Resp> {
     shared: Arc<Shared<Resp>>,
     reaper: Mutex<Option<JoinHandle<()>>>,
@@ -36,7 +36,7 @@ pub(crate) struct PendingCalls<Resp> {
 
 struct Shared<Resp> {
     state: Mutex<State<Resp>>,
-    /// Wakes the reaper: a failure to deliver, an earlier deadline, or closing.
+    /// Wakes the reaper: an outcome to deliver, an earlier deadline, or closing.
     wake: Condvar,
     call_timeout: Duration,
 }
@@ -46,14 +46,14 @@ struct State<Resp> {
     /// Invariant: `deadlines` holds exactly `(call.deadline, id)` for each entry.
     calls: HashMap<CallId, Call<Resp>>,
     deadlines: BTreeSet<(Instant, CallId)>,
-    /// Failures decided but not delivered yet; the reaper delivers them.
-    failures: Failures<Resp>,
+    /// Outcomes decided but not delivered yet; the reaper delivers them.
+    decided: Decided<Resp>,
     /// Set by `close`. Invariant: once set, `calls` stays empty.
     closed: bool,
 }
 
-/// Callbacks to run, each with the error that ends its call.
-type Failures<Resp> = Vec<(ReplyCallback<Resp>, CallError)>;
+/// Callbacks to run, each with the outcome that ends its call.
+type Decided<Resp> = Vec<(ReplyCallback<Resp>, Result<Resp, CallError>)>;
 
 struct Call<Resp> {
     peer: NodeId,
@@ -73,7 +73,7 @@ impl<Resp: Send + 'static> PendingCalls<Resp> {
                 next_id: 0,
                 calls: HashMap::new(),
                 deadlines: BTreeSet::new(),
-                failures: Vec::new(),
+                decided: Vec::new(),
                 closed: false,
             }),
             wake: Condvar::new(),
@@ -94,7 +94,7 @@ impl<Resp: Send + 'static> PendingCalls<Resp> {
         let mut state = self.shared.lock();
         if state.closed {
             drop(state);
-            deliver_detached(vec![(on_reply, CallError::Shutdown)]);
+            deliver_detached(vec![(on_reply, Err(CallError::Shutdown))]);
             return None;
         }
         let id = state.next_id;
@@ -123,13 +123,25 @@ impl<Resp> PendingCalls<Resp> {
         }
     }
 
+    /// Ends call `id` with `outcome`, as [`complete`](Self::complete) does,
+    /// but leaves its callback for the reaper to run: for an outcome decided
+    /// where the callback must not run (inside `call`). Returns `false` (and
+    /// does nothing) if the call has ended already.
+    pub(crate) fn complete_on_reaper(&self, id: CallId, outcome: Result<Resp, CallError>) -> bool {
+        let mut state = self.shared.lock();
+        match state.remove(id) {
+            Some(call) => {
+                state.decided.push((call.on_reply, outcome));
+                self.shared.wake.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Ends call `id` with `error`; the reaper runs its callback.
     pub(crate) fn fail(&self, id: CallId, error: CallError) {
-        let mut state = self.shared.lock();
-        if let Some(call) = state.remove(id) {
-            state.failures.push((call.on_reply, error));
-            self.shared.wake.notify_one();
-        }
+        self.complete_on_reaper(id, Err(error));
     }
 
     /// Ends every call to a peer for which `cut_off` holds with
@@ -140,10 +152,10 @@ impl<Resp> PendingCalls<Resp> {
             state.calls.iter().filter(|(_, call)| cut_off(call.peer)).map(|(&id, _)| id).collect();
         for id in ids {
             if let Some(call) = state.remove(id) {
-                state.failures.push((call.on_reply, CallError::Unreachable(call.peer)));
+                state.decided.push((call.on_reply, Err(CallError::Unreachable(call.peer))));
             }
         }
-        if !state.failures.is_empty() {
+        if !state.decided.is_empty() {
             self.shared.wake.notify_one();
         }
     }
@@ -159,9 +171,9 @@ impl<Resp> PendingCalls<Resp> {
                 state.closed = true;
                 state.deadlines.clear();
                 let calls = mem::take(&mut state.calls);
-                state
-                    .failures
-                    .extend(calls.into_values().map(|call| (call.on_reply, CallError::Shutdown)));
+                state.decided.extend(
+                    calls.into_values().map(|call| (call.on_reply, Err(CallError::Shutdown))),
+                );
                 self.shared.wake.notify_one();
             }
         }
@@ -177,17 +189,17 @@ impl<Resp> Shared<Resp> {
         lock(&self.state)
     }
 
-    /// The reaper's loop: deliver decided failures, fail calls past their
+    /// The reaper's loop: deliver decided outcomes, fail calls past their
     /// deadline, sleep until the earliest deadline; after `close`, deliver what
     /// is left and end.
     fn reap(&self) {
         let mut state = self.lock();
         loop {
-            if !state.failures.is_empty() {
-                let failures = mem::take(&mut state.failures);
+            if !state.decided.is_empty() {
+                let decided = mem::take(&mut state.decided);
                 drop(state);
-                for (on_reply, error) in failures {
-                    run_callback(on_reply, Err(error));
+                for (on_reply, outcome) in decided {
+                    run_callback(on_reply, outcome);
                 }
                 state = self.lock();
                 continue;
@@ -199,7 +211,7 @@ impl<Resp> Shared<Resp> {
             match state.deadlines.first().copied() {
                 Some((deadline, id)) if deadline <= now => {
                     if let Some(call) = state.remove(id) {
-                        state.failures.push((call.on_reply, CallError::TimedOut(call.peer)));
+                        state.decided.push((call.on_reply, Err(CallError::TimedOut(call.peer))));
                     }
                 }
                 Some((deadline, _)) => {
@@ -240,7 +252,8 @@ impl<Resp> fmt::Debug for PendingCalls<Resp> {
 }
 
 /// Runs a caller's callback, containing a panic in it so that the thread
-/// running it (a reaper, a reader, a handler worker) goes on serving others.
+/// running it (a reaper, a reader, a thread that answered a responder) goes on
+/// serving others.
 pub(crate) fn run_callback<Resp>(on_reply: ReplyCallback<Resp>, outcome: Result<Resp, CallError>) {
     if panic::catch_unwind(AssertUnwindSafe(move || on_reply(outcome))).is_err() {
         tracing::error!("a reply callback panicked");
@@ -250,12 +263,12 @@ pub(crate) fn run_callback<Resp>(on_reply: ReplyCallback<Resp>, outcome: Result<
 /// Delivers failures after the reaper has ended: on a short-lived thread of
 /// their own, so that they still never run inside `call`. Should no thread be
 /// available, they run on the current one rather than not at all.
-fn deliver_detached<Resp: Send + 'static>(failures: Failures<Resp>) {
+fn deliver_detached<Resp: Send + 'static>(failures: Decided<Resp>) {
     let slot = Arc::new(Mutex::new(Some(failures)));
-    let deliver = |slot: &Mutex<Option<Failures<Resp>>>| {
+    let deliver = |slot: &Mutex<Option<Decided<Resp>>>| {
         let failures = lock(slot).take();
-        for (on_reply, error) in failures.into_iter().flatten() {
-            run_callback(on_reply, Err(error));
+        for (on_reply, outcome) in failures.into_iter().flatten() {
+            run_callback(on_reply, outcome);
         }
     };
     let theirs = Arc::clone(&slot);

@@ -34,9 +34,10 @@ pub use self::handshake::ClusterId;
 ///
 /// # Behaviour
 /// - **Calls** are encoded on the calling thread and queued to the peer's link;
-///   many can be in flight on one connection, each with its own request id,
-///   and the callee answers each as its handler finishes, so replies overtake
-///   each other. A call fails with
+///   many can be in flight on one connection, each with its own request id.
+///   The callee's reader hands them to its handler one at a time, in the order
+///   they were sent, and the callee answers each when its responder is
+///   answered, so replies overtake each other. A call fails with
 ///   [`CallError::Unreachable`](crate::CallError::Unreachable) without waiting
 ///   for its deadline when the peer has no known address, when connecting to it
 ///   fails or is refused at the handshake, while the link backs off after such
@@ -52,22 +53,32 @@ pub use self::handshake::ClusterId;
 ///   [`TcpConfig::max_frame_size`], a frame cut short, an unknown frame kind)
 ///   closes that one connection with a warning; nothing is allocated for what a
 ///   length prefix merely claims, and every other connection goes on.
-/// - A handler that returns `None` sends an explicit "no answer" frame: the
-///   caller gets [`CallError::Unavailable`](crate::CallError::Unavailable)
-///   rather than a timeout.
+/// - **Message size.** A request whose encoding is over
+///   [`max_message_size`](Transport::max_message_size) bytes
+///   ([`TcpConfig::max_frame_size`] less 9 bytes of frame header) fails with
+///   [`CallError::Unsendable`](crate::CallError::Unsendable) before anything is
+///   sent; a reply over it, with
+///   [`CallError::Rejected`](crate::CallError::Rejected).
+/// - A handler that refuses a request (or drops its responder) sends an
+///   explicit "no answer" frame: the caller gets
+///   [`CallError::Unavailable`](crate::CallError::Unavailable) rather than a
+///   timeout.
 ///
 /// # Threads
 /// One reaper thread for deadlines and one accept thread, from the start; per
 /// peer called, a link thread (connects and writes) and a reader thread (reads
-/// replies); per accepted connection, a reader thread (reads requests) and a
-/// writer thread (writes replies); up to
-/// [`TransportConfig::handler_threads`](crate::TransportConfig::handler_threads)
-/// handler threads. [`shutdown`](Transport::shutdown) closes every socket and
-/// joins every one of them except those the trait's contract names (handlers in
-/// progress), and may wait for a connection attempt in progress, at most
-/// [`TcpConfig::connect_timeout`]. (It wakes the accept thread by connecting to
-/// its own listener; should even that fail, it logs a warning and leaves that
-/// one thread blocked in `accept`.) Dropping the transport shuts it down.
+/// replies and runs the callbacks); per accepted connection, a reader thread
+/// (reads requests and runs the handler on each, in order) and a writer thread
+/// (writes the answers, whichever thread gave them). A handler's answer is
+/// encoded on the thread that answers its responder.
+/// [`shutdown`](Transport::shutdown) closes every socket and joins every one of
+/// these threads but the one it runs on, if any, so it waits for a `handle`
+/// call in progress to return, and may wait for a connection attempt in
+/// progress, at most [`TcpConfig::connect_timeout`]. It does not wait for
+/// responders still held; their answers go nowhere. (It wakes the accept
+/// thread by connecting to its own listener; should even that fail, it logs a
+/// warning and leaves that one thread blocked in `accept`.) Dropping the
+/// transport shuts it down.
 ///
 /// # Wire format
 /// Each connection opens with a 24-byte hello from each side: the magic
@@ -177,6 +188,12 @@ impl<Req: Message, Resp: Message> Transport<Req, Resp> for TcpTransport<Req, Res
         self.shared.dispatcher.serve(handler)
     }
 
+    /// [`TcpConfig::max_frame_size`] less the 9 bytes of frame header (kind and
+    /// request id) that the length counts besides the payload.
+    fn max_message_size(&self) -> Option<u64> {
+        Some(frame::max_payload_size(self.shared.config.max_frame_size))
+    }
+
     fn shutdown(&self) {
         self.shared.stop();
     }
@@ -239,13 +256,6 @@ impl<Req: Message, Resp: Message> TcpTransportBuilder<Req, Resp> {
         self
     }
 
-    /// Sets [`TransportConfig::handler_threads`](crate::TransportConfig::handler_threads).
-    #[must_use]
-    pub fn handler_threads(mut self, threads: usize) -> Self {
-        self.config.transport.handler_threads = threads;
-        self
-    }
-
     /// Sets [`TcpConfig::max_frame_size`].
     #[must_use]
     pub fn max_frame_size(mut self, bytes: u32) -> Self {
@@ -304,7 +314,7 @@ impl<Req: Message, Resp: Message> TcpTransportBuilder<Req, Resp> {
             local_addr,
             closed: AtomicBool::new(false),
             pending,
-            dispatcher: Dispatcher::new(format!("raft-tcp-{node}-handler"), &self.config.transport),
+            dispatcher: Dispatcher::new(),
             links: client::Links::new(self.peers),
             server: server::Server::new(),
             config: self.config,

@@ -1,17 +1,17 @@
 //! The conformance suite every transport backend passes, written once over a
 //! cluster factory and run for each backend.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
-use std::net::SocketAddr;
-
 use raft_transport::{
-    CallError, ChannelNetwork, ChannelTransport, ClusterId, Handler, NodeId, TcpTransport,
-    Transport, TransportConfig, TransportError,
+    CallError, ChannelNetwork, ChannelTransport, ClusterId, Handler, NodeId, Responder,
+    TcpTransport, Transport, TransportConfig, TransportError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,10 +26,16 @@ const LONG_TIMEOUT: Duration = Duration::from_secs(60);
 enum Ask {
     /// Answer at once with the value.
     Echo(u64),
-    /// Report entering the handler, wait for the gate to open, then answer.
+    /// Answer with the value from the handler's answering thread, as a node's
+    /// event loop answers after its fsync.
+    Later(u64),
+    /// Report entering the handler, then answer from a thread of its own once
+    /// the gate opens.
     Hold(u64),
-    /// Give no answer.
+    /// Refuse: give no answer.
     Decline,
+    /// Drop the responder unanswered.
+    Abandon,
 }
 
 /// The replies: who answered, and the value asked for.
@@ -69,7 +75,7 @@ impl Cluster for ChannelCluster {
     type Node = ChannelTransport<Ask, Answer>;
 
     fn start(n: u64, call_timeout: Duration) -> ChannelCluster {
-        let config = TransportConfig { call_timeout, ..TransportConfig::default() };
+        let config = TransportConfig { call_timeout };
         let network = ChannelNetwork::with_config(config).unwrap();
         let nodes =
             (1..=n).map(|id| (id, Arc::new(network.transport(NodeId(id)).unwrap()))).collect();
@@ -176,17 +182,47 @@ impl GateControl {
     }
 }
 
-/// The suite's handler for node `id`.
+/// The suite's handler: answers as each [`Ask`] says.
+struct TestHandler {
+    id: NodeId,
+    gate: Gate,
+    /// The handler's answering thread, for [`Ask::Later`].
+    later: Sender<(Responder<Answer>, Answer)>,
+}
+
+/// The suite's handler for node `id`, with an answering thread that lives as
+/// long as the handler.
 fn test_handler(id: u64, gate: Gate) -> Arc<dyn Handler<Ask, Answer>> {
-    Arc::new(move |ask: Ask| match ask {
-        Ask::Echo(value) => Some(Answer { from: NodeId(id), value }),
-        Ask::Hold(value) => {
-            let _ = gate.entered.send(value);
-            let _ = gate.opened.recv();
-            Some(Answer { from: NodeId(id), value })
+    let (later, queue) = unbounded::<(Responder<Answer>, Answer)>();
+    thread::spawn(move || {
+        for (responder, answer) in queue {
+            responder.respond(answer);
         }
-        Ask::Decline => None,
-    })
+    });
+    Arc::new(TestHandler { id: NodeId(id), gate, later })
+}
+
+impl Handler<Ask, Answer> for TestHandler {
+    fn handle(&self, ask: Ask, responder: Responder<Answer>) {
+        let answer = |value| Answer { from: self.id, value };
+        match ask {
+            Ask::Echo(value) => responder.respond(answer(value)),
+            Ask::Later(value) => {
+                // The answering thread ends only with the handler.
+                self.later.send((responder, answer(value))).unwrap();
+            }
+            Ask::Hold(value) => {
+                let _ = self.gate.entered.send(value);
+                let (opened, answer) = (self.gate.opened.clone(), answer(value));
+                thread::spawn(move || {
+                    let _ = opened.recv();
+                    responder.respond(answer);
+                });
+            }
+            Ask::Decline => responder.refuse(),
+            Ask::Abandon => drop(responder),
+        }
+    }
 }
 
 /// Makes nodes `ids` serve the suite's handler behind `gate`.
@@ -240,10 +276,12 @@ fn a_thousand_concurrent_calls_each_complete_once_with_their_reply<C: Cluster>()
                 for k in 0..PER_CALLER {
                     let seq = caller * PER_CALLER + k;
                     let to = 2 + seq % 2;
+                    // Half answered at once, half later from another thread.
+                    let ask = if seq % 4 < 2 { Ask::Echo(seq) } else { Ask::Later(seq) };
                     let tx = tx.clone();
                     node.call(
                         NodeId(to),
-                        Ask::Echo(seq),
+                        ask,
                         Box::new(move |outcome| tx.send((seq, to, outcome)).unwrap()),
                     );
                 }
@@ -388,6 +426,126 @@ fn a_callback_may_shut_its_own_transport_down<C: Cluster>() {
     assert_eq!(outcome(&call(&*one, 2, Ask::Echo(6))), Err(CallError::Shutdown));
 }
 
+/// A handler that notes the order requests reach it in, and echoes them.
+struct OrderRecorder {
+    id: NodeId,
+    seen: Mutex<Vec<u64>>,
+}
+
+impl Handler<Ask, Answer> for OrderRecorder {
+    fn handle(&self, ask: Ask, responder: Responder<Answer>) {
+        let Ask::Echo(value) = ask else { panic!("unexpected request {ask:?}") };
+        self.seen.lock().unwrap().push(value);
+        responder.respond(Answer { from: self.id, value });
+    }
+}
+
+fn requests_from_one_caller_reach_the_handler_in_the_order_sent<C: Cluster>() {
+    const CALLS: u64 = 1000;
+    let cluster = C::start(2, LONG_TIMEOUT);
+    let recorder = Arc::new(OrderRecorder { id: NodeId(2), seen: Mutex::new(Vec::new()) });
+    cluster.node(2).serve(Arc::clone(&recorder) as Arc<dyn Handler<Ask, Answer>>).unwrap();
+    let one = cluster.node(1);
+    let (tx, outcomes) = unbounded();
+    for seq in 0..CALLS {
+        let tx = tx.clone();
+        one.call(
+            NodeId(2),
+            Ask::Echo(seq),
+            Box::new(move |outcome| tx.send((seq, outcome)).unwrap()),
+        );
+    }
+    for _ in 0..CALLS {
+        let (seq, outcome) = outcomes.recv_timeout(WAIT).expect("a call never completed");
+        assert_eq!(outcome, answer(2, seq), "call {seq}");
+    }
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen, (0..CALLS).collect::<Vec<_>>(), "the handler saw the requests out of order");
+}
+
+/// A handler that hands each request, with its responder, to the test.
+struct Keeper(Sender<(Ask, Responder<Answer>)>);
+
+impl Handler<Ask, Answer> for Keeper {
+    fn handle(&self, ask: Ask, responder: Responder<Answer>) {
+        self.0.send((ask, responder)).unwrap();
+    }
+}
+
+fn a_responder_kept_and_answered_later_from_another_thread_delivers_its_reply<C: Cluster>() {
+    let cluster = C::start(2, LONG_TIMEOUT);
+    let (kept, requests) = unbounded();
+    cluster.node(2).serve(Arc::new(Keeper(kept))).unwrap();
+    let one = cluster.node(1);
+    let first = call(&*one, 2, Ask::Echo(1));
+    let second = call(&*one, 2, Ask::Echo(2));
+    let (ask, first_responder) = requests.recv_timeout(WAIT).expect("no request arrived");
+    assert_eq!(ask, Ask::Echo(1));
+    let (ask, second_responder) = requests.recv_timeout(WAIT).expect("no request arrived");
+    assert_eq!(ask, Ask::Echo(2));
+    assert!(first.try_recv().is_err(), "a call completed before its responder answered");
+
+    // Answered in the opposite order, each from a thread of its own.
+    thread::spawn(move || second_responder.respond(Answer { from: NodeId(2), value: 20 }))
+        .join()
+        .unwrap();
+    assert_eq!(outcome(&second), answer(2, 20));
+    assert!(first.try_recv().is_err(), "a call completed before its responder answered");
+    thread::spawn(move || first_responder.respond(Answer { from: NodeId(2), value: 10 }))
+        .join()
+        .unwrap();
+    assert_eq!(outcome(&first), answer(2, 10));
+}
+
+fn a_responder_dropped_unanswered_makes_the_call_unavailable<C: Cluster>() {
+    let cluster = C::start(3, LONG_TIMEOUT);
+    let (gate, _control) = new_test_gate();
+    serve(&cluster, [2], &gate);
+    let (kept, requests) = unbounded();
+    cluster.node(3).serve(Arc::new(Keeper(kept))).unwrap();
+    let one = cluster.node(1);
+
+    // Dropped inside the handler.
+    assert_eq!(outcome(&call(&*one, 2, Ask::Abandon)), Err(CallError::Unavailable(NodeId(2))));
+    // Kept, then dropped on another thread.
+    let held = call(&*one, 3, Ask::Echo(1));
+    let (_, responder) = requests.recv_timeout(WAIT).expect("no request arrived");
+    thread::spawn(move || drop(responder)).join().unwrap();
+    assert_eq!(outcome(&held), Err(CallError::Unavailable(NodeId(3))));
+    assert_eq!(outcome(&call(&*one, 2, Ask::Echo(2))), answer(2, 2), "the peer goes on serving");
+}
+
+thread_local! {
+    /// Set by the test around each `call`, so that a callback can tell whether
+    /// it runs inside one.
+    static INSIDE_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+fn an_answer_given_inside_the_handler_does_not_run_the_callback_inside_call<C: Cluster>() {
+    let (cluster, _gate) = serving_cluster::<C>(2, LONG_TIMEOUT);
+    let one = cluster.node(1);
+    let asks = [
+        (Ask::Echo(7), answer(2, 7)),
+        (Ask::Decline, Err(CallError::Unavailable(NodeId(2)))),
+        (Ask::Abandon, Err(CallError::Unavailable(NodeId(2)))),
+    ];
+    for _ in 0..20 {
+        for (ask, expected) in asks.clone() {
+            let (tx, rx) = bounded(1);
+            INSIDE_CALL.set(true);
+            one.call(
+                NodeId(2),
+                ask.clone(),
+                Box::new(move |outcome| tx.send((outcome, INSIDE_CALL.get())).unwrap()),
+            );
+            INSIDE_CALL.set(false);
+            let (outcome, inside) = rx.recv_timeout(WAIT).expect("no outcome within 10 s");
+            assert_eq!(outcome, expected, "{ask:?}");
+            assert!(!inside, "the callback for {ask:?} ran inside call");
+        }
+    }
+}
+
 /// Runs every test of the suite against one backend, as a module of tests.
 macro_rules! conformance_suite {
     ($module:ident, $cluster:ty) => {
@@ -404,6 +562,10 @@ macro_rules! conformance_suite {
                 a_peer_that_does_not_serve_or_declines_is_unavailable,
                 serving_twice_is_refused,
                 a_callback_may_shut_its_own_transport_down,
+                requests_from_one_caller_reach_the_handler_in_the_order_sent,
+                a_responder_kept_and_answered_later_from_another_thread_delivers_its_reply,
+                a_responder_dropped_unanswered_makes_the_call_unavailable,
+                an_answer_given_inside_the_handler_does_not_run_the_callback_inside_call,
             );
         }
     };

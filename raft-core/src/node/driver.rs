@@ -11,11 +11,10 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, select};
 use raft_log::Index;
 use raft_persist::Persister;
-use raft_transport::{CallError, Transport};
+use raft_transport::{CallError, Responder, Transport};
 
 use super::event::Event;
 use super::proposal::Slot;
-use super::responder::Answer;
 use super::stop::{Stop, StopReason};
 use crate::{
     Applied, Message, Outgoing, Proposal, ProposalError, Raft, Ready, Request, RequestId, Response,
@@ -53,7 +52,7 @@ pub(crate) struct Driver {
     pub(crate) published: Arc<Published>,
     pub(crate) tick_interval: Duration,
     /// Answers owed to peers, by the name the core was given.
-    pub(crate) answers: HashMap<RequestId, Answer>,
+    pub(crate) answers: HashMap<RequestId, Responder<Response>>,
     pub(crate) next_request: u64,
     /// Proposals accepted into the log and not yet resolved, in index order.
     pub(crate) proposals: VecDeque<(Proposal, Arc<Slot>)>,

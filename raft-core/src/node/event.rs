@@ -5,17 +5,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use crossbeam_channel::Sender;
 use raft_log::{Index, NodeId};
-use raft_transport::CallError;
+use raft_transport::{CallError, Responder};
 
 use super::proposal::Slot;
-use super::responder::Answer;
 use crate::{NodeError, Request, Response, Sent};
 
 /// One input to the event loop.
 #[derive(Debug)]
 pub(crate) enum Event {
     /// A peer's request; the answer goes to `answer` once it is durable.
-    Request { request: Request, answer: Answer },
+    Request { request: Request, answer: Responder<Response> },
     /// The outcome of a request this node sent to `from`.
     Response { from: NodeId, sent: Sent, result: Result<Response, CallError> },
     /// The service proposes commands, each with the slot its handle watches.

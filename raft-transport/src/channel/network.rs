@@ -22,7 +22,7 @@ use crate::{Message, TransportConfig, TransportError};
 /// live transport. A call that cannot reach its peer fails at once with
 /// [`CallError::Unreachable`](crate::CallError::Unreachable); a call already in
 /// flight when either end is cut off or shut down fails the same way, and its
-/// reply, should the handler still produce one, is dropped.
+/// reply, should the handler still answer, is dropped.
 ///
 /// Clones share the network.
 pub struct ChannelNetwork<Req, Resp> {
@@ -98,8 +98,7 @@ impl<Req: Message, Resp: Message> ChannelNetwork<Req, Resp> {
             op: format!("starting node {id}'s reaper thread"),
             source,
         })?;
-        let dispatcher = Dispatcher::new(format!("raft-channel-{id}-handler"), &self.inner.config);
-        let endpoint = Arc::new(Endpoint { id, dispatcher, pending });
+        let endpoint = Arc::new(Endpoint { id, dispatcher: Dispatcher::new(), pending });
         let replaced = self.lock().endpoints.insert(id, Arc::clone(&endpoint));
         if let Some(old) = replaced {
             old.pending.fail_unreachable(|_| true);

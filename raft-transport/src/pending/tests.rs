@@ -36,6 +36,21 @@ fn complete_runs_the_callback_once_on_the_completing_thread() {
 }
 
 #[test]
+fn complete_on_reaper_runs_the_callback_once_on_the_reaper() {
+    let table = new_test_table(Duration::from_secs(60));
+    let (callback, outcomes) = reporting_callback();
+    let id = table.register(NodeId(2), callback).unwrap();
+    assert!(table.complete_on_reaper(id, Ok(7)));
+    assert!(!table.complete_on_reaper(id, Ok(8)), "a second outcome for the same call");
+    assert!(!table.complete(id, Ok(9)), "a second outcome for the same call");
+    let (outcome, thread) = outcomes.recv_timeout(WAIT).unwrap();
+    assert_eq!(outcome, Ok(7));
+    assert_ne!(thread, thread::current().id());
+    table.close();
+    assert!(outcomes.try_recv().is_err());
+}
+
+#[test]
 fn a_call_past_its_deadline_times_out_on_the_reaper() {
     let table = new_test_table(Duration::from_millis(20));
     let (callback, outcomes) = reporting_callback();

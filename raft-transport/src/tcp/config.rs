@@ -11,7 +11,7 @@ use crate::{TransportConfig, TransportError};
 /// starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpConfig {
-    /// The call deadline and handler threads, as for every backend.
+    /// The call deadline, as for every backend.
     pub transport: TransportConfig,
     /// The largest frame sent or accepted, in bytes after the 4-byte length
     /// prefix. A request larger than this fails with

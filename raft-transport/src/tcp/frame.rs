@@ -20,6 +20,12 @@ const LENGTH_LEN: usize = 4;
 /// Bytes of the kind and request id, counted in the length.
 const HEADER_LEN: usize = 1 + 8;
 
+/// The largest payload a frame of at most `max_frame_size` bytes (after the
+/// length prefix) can carry: the rest after the kind and the request id.
+pub(crate) fn max_payload_size(max_frame_size: u32) -> u64 {
+    u64::from(max_frame_size).saturating_sub(HEADER_LEN as u64)
+}
+
 /// What a frame carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FrameKind {

@@ -1,5 +1,6 @@
 //! The serving side of a [`TcpTransport`](crate::TcpTransport): the accept
-//! thread and, per accepted connection, a reader and a writer thread.
+//! thread and, per accepted connection, a reader thread that runs the handler
+//! and a writer thread.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -15,9 +16,9 @@ use super::Shared;
 use super::connection::{Frame, FrameReader, FrameWriter, log_end};
 use super::frame::{self, FrameKind};
 use super::handshake::Hello;
-use crate::Message;
 use crate::error::{Report, WireError};
 use crate::threads::{self, join_unless_current, lock};
+use crate::{Message, Responder};
 
 /// How long the accept thread pauses after `accept` itself fails (out of file
 /// descriptors, say), so that it does not spin.
@@ -188,7 +189,8 @@ fn handshake<Req, Resp>(
     Ok(theirs.node)
 }
 
-/// Hands each request to the dispatcher; a writer thread sends the answers.
+/// Hands each request to the handler, in order; a writer thread sends the
+/// answers.
 fn serve_requests<Req: Message, Resp: Message>(
     shared: &Arc<Shared<Req, Resp>>,
     stream: &TcpStream,
@@ -210,9 +212,10 @@ fn serve_requests<Req: Message, Resp: Message>(
     ended
 }
 
-/// Dispatches one request; its answer goes to the writer when the handler
-/// returns. A request that does not decode is rejected, and the connection
-/// goes on: the framing is intact.
+/// Hands one request to the handler on this reader thread, so that the
+/// requests on a connection reach it in the order they were sent; the answer
+/// goes to the writer whenever the responder is answered. A request that does
+/// not decode is rejected, and the connection goes on: the framing is intact.
 fn handle_request<Req: Message, Resp: Message>(
     shared: &Arc<Shared<Req, Resp>>,
     frame: Frame<'_>,
@@ -232,16 +235,14 @@ fn handle_request<Req: Message, Resp: Message>(
         }
     };
     let writer = answers.clone();
-    let answer = move |reply: Option<Resp>| {
+    let responder = Responder::new(move |reply: Option<Resp>| {
         let frame = match reply {
             Some(reply) => encode_answer(FrameKind::Reply, id, &reply, max_frame_size),
             None => encode_answer(FrameKind::NoAnswer, id, &(), max_frame_size),
         };
         send(&writer, frame);
-    };
-    if shared.dispatcher.dispatch(request, answer).is_err() {
-        send(answers, encode_answer(FrameKind::NoAnswer, id, &(), max_frame_size));
-    }
+    });
+    shared.dispatcher.dispatch(request, responder);
     Ok(())
 }
 
