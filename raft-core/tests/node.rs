@@ -1,6 +1,7 @@
 //! The node driver's contracts, over the in-process transport and the memory
-//! persister: start-up errors, shutdown silence, snapshots from the apply
-//! thread, and restarts from persisted state.
+//! persister: start-up errors, shutdown silence, stop reasons, snapshots from
+//! the apply thread, restarts from persisted state, proposal handles and
+//! status.
 
 // Real nodes run in real time here: waiting on them needs the clock.
 #![allow(clippy::disallowed_methods)]
@@ -9,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use raft_core::{
-    Applied, ApplyReceiver, Config, ConfigError, Index, Node, NodeError, NodeId, ProposeError,
-    Request, Response, Role,
+    Applied, ApplyReceiver, Config, ConfigError, Index, Node, NodeError, NodeId, ProgressState,
+    ProposalError, ProposeError, Request, Response, Role, StopReason,
 };
 use raft_persist::{MemPersister, Persister};
 use raft_transport::ChannelNetwork;
@@ -201,4 +202,168 @@ fn a_restarted_node_resumes_from_its_snapshot_and_log() {
     assert_eq!(next_command(&mut applied), (Index(5), vec![5]));
     assert_eq!(next_command(&mut applied), (Index(6), vec![6]));
     node.shutdown();
+}
+
+/// A persister that fails every save after the first `good` ones.
+struct FailingPersister {
+    inner: MemPersister,
+    good: std::sync::atomic::AtomicUsize,
+}
+
+impl Persister for FailingPersister {
+    fn load(&self) -> Result<raft_persist::PersistedState, raft_persist::PersistError> {
+        self.inner.load()
+    }
+
+    fn save(&self, update: &raft_persist::Update) -> Result<(), raft_persist::PersistError> {
+        let left = self.good.load(std::sync::atomic::Ordering::SeqCst);
+        if left == 0 {
+            return Err(raft_persist::PersistError::Io {
+                op: "writing the log",
+                path: "log".into(),
+                source: std::io::Error::other("the disk is full"),
+            });
+        }
+        self.good.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.save(update)
+    }
+
+    fn raft_state_size(&self) -> u64 {
+        self.inner.raft_state_size()
+    }
+
+    fn snapshot_size(&self) -> u64 {
+        self.inner.snapshot_size()
+    }
+}
+
+#[test]
+fn a_persister_failure_stops_the_node_and_says_why() {
+    let network = Network::new();
+    let persister = FailingPersister {
+        inner: MemPersister::new(),
+        good: std::sync::atomic::AtomicUsize::new(1_000_000),
+    };
+    let persister = Arc::new(persister);
+    let (node, mut applied) = Node::builder(Config::new(NodeId(1), vec![NodeId(1)]))
+        .persister(Arc::clone(&persister))
+        .transport(network.transport(NodeId(1)).unwrap())
+        .start()
+        .unwrap();
+    wait_for_leader(&[&node]);
+    propose_on_leader(&node, b"kept");
+    assert_eq!(next_command(&mut applied).1, b"kept".to_vec());
+    assert!(node.stop_reason().is_none(), "a running node has no stop reason");
+
+    persister.good.store(0, std::sync::atomic::Ordering::SeqCst);
+    let handle = node.propose(b"lost".to_vec()).expect("the node still leads");
+    assert_eq!(handle.wait_timeout(PATIENCE), Err(ProposalError::Stopped));
+    assert!(node.is_stopped());
+    match node.stop_reason() {
+        Some(StopReason::PersisterFailed(error)) => {
+            assert!(error.to_string().contains("writing the log"), "{error}")
+        }
+        other => panic!("expected a persister failure, got {other:?}"),
+    }
+    assert!(applied.recv_timeout(PATIENCE).is_err(), "a stopped node applies nothing");
+    assert_eq!(node.propose(b"after".to_vec()).err(), Some(ProposeError::Shutdown));
+}
+
+#[test]
+fn an_append_bound_over_the_transport_limit_is_a_config_error() {
+    let transport = raft_transport::TcpTransport::<Request, Response>::builder(
+        NodeId(1),
+        raft_transport::ClusterId(3),
+    )
+    .max_frame_size(64 * 1024)
+    .listen("127.0.0.1:0".parse().unwrap())
+    .start()
+    .unwrap();
+    let mut config = Config::new(NodeId(1), vec![NodeId(1)]);
+    config.max_bytes_per_append = 1024 * 1024;
+    let result = Node::builder(config).persister(MemPersister::new()).transport(transport).start();
+    assert!(
+        matches!(
+            result,
+            Err(NodeError::AppendTooLargeForTransport { max_bytes_per_append: 1048576, .. })
+        ),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_command_over_the_append_bound_is_refused_at_once() {
+    let network = Network::new();
+    let mut config = Config::new(NodeId(1), vec![NodeId(1)]);
+    config.max_bytes_per_append = 1024;
+    let (node, _applied) = Node::builder(config)
+        .persister(MemPersister::new())
+        .transport(network.transport(NodeId(1)).unwrap())
+        .start()
+        .unwrap();
+    wait_for_leader(&[&node]);
+    let error = node.propose(vec![0u8; 1024]).err();
+    assert_eq!(error, Some(ProposeError::TooLarge { size: 1024 + 24, limit: 1024 }));
+    assert!(node.propose(vec![0u8; 1000]).is_ok(), "a command within the bound is taken");
+    node.shutdown();
+}
+
+#[test]
+fn a_deposed_leaders_proposal_resolves_as_lost() {
+    let network = Network::new();
+    let started: Vec<(Node, ApplyReceiver)> =
+        (1..=3).map(|id| start(&network, id, 3, Arc::new(MemPersister::new()))).collect();
+    let nodes: Vec<&Node> = started.iter().map(|(node, _)| node).collect();
+    let old = wait_for_leader(&nodes);
+    propose_on_leader(nodes[old], b"first");
+
+    // Cut the leader off; what it accepts now can never commit.
+    network.disconnect(nodes[old].id());
+    let doomed = nodes[old].propose(b"doomed".to_vec()).expect("it still believes it leads");
+    let doomed_at = doomed.accepted().expect("accepted into its log");
+    let others: Vec<&Node> =
+        nodes.iter().enumerate().filter(|&(n, _)| n != old).map(|(_, node)| *node).collect();
+    let new = wait_for_leader(&others);
+    let winner = propose_on_leader(others[new], b"winner");
+    assert_eq!(winner, doomed_at.index, "the new leader's entry takes the same index");
+
+    network.connect(nodes[old].id());
+    assert_eq!(doomed.wait_timeout(PATIENCE), Err(ProposalError::Lost { index: winner }));
+    for (node, _) in &started {
+        node.shutdown();
+    }
+}
+
+#[test]
+fn status_shows_each_followers_progress_and_the_counters() {
+    let network = Network::new();
+    let started: Vec<(Node, ApplyReceiver)> =
+        (1..=3).map(|id| start(&network, id, 3, Arc::new(MemPersister::new()))).collect();
+    let nodes: Vec<&Node> = started.iter().map(|(node, _)| node).collect();
+    let leader = wait_for_leader(&nodes);
+    let handles = nodes[leader].propose_batch((0..10u8).map(|n| vec![n])).unwrap();
+    let last = handles.last().unwrap().wait_timeout(PATIENCE).unwrap();
+    for handle in &handles {
+        assert!(handle.wait_timeout(PATIENCE).is_ok());
+    }
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = nodes[leader].status();
+        let caught_up = status.progress.len() == 2
+            && status.progress.iter().all(|peer| {
+                peer.match_index == last.index && peer.state == ProgressState::Replicate
+            });
+        if caught_up {
+            assert_eq!(status.persisted_index, last.index);
+            assert!(status.counters.entries_sent >= 20, "{:?}", status.counters);
+            assert!(status.counters.appends_sent >= 2, "{:?}", status.counters);
+            assert_eq!(status.counters.snapshots_sent, 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "followers never caught up: {status:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for (node, _) in &started {
+        node.shutdown();
+    }
 }
