@@ -68,7 +68,7 @@ use crate::{PersistError, PersistedState, Persister, Snapshot, Update};
 /// let reopened = FilePersister::open(dir.path())?;
 /// let state = reopened.load()?;
 /// assert_eq!(state.hard_state.voted_for, Some(NodeId(2)));
-/// assert_eq!(state.entries[0].data, b"put x 1");
+/// assert_eq!(&state.entries[0].data[..], b"put x 1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
