@@ -5,6 +5,7 @@ mod apply;
 mod deadline;
 mod driver;
 mod event;
+mod mailbox;
 mod proposal;
 mod stop;
 
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use crossbeam_channel::{Sender, bounded, unbounded};
+use crossbeam_channel::bounded;
 use raft_log::{NodeId, Term};
 use raft_persist::Persister;
 use raft_transport::{Handler, Responder, Transport};
@@ -22,6 +23,7 @@ use raft_transport::{Handler, Responder, Transport};
 pub use self::apply::{ApplyReceiver, RecvError, RecvTimeoutError, TryRecvError};
 use self::driver::{Driver, Published};
 use self::event::Event;
+use self::mailbox::Mailbox;
 use self::proposal::Slot;
 pub use self::proposal::{Proposal, ProposalError, ProposalHandle};
 use self::stop::Stop;
@@ -45,11 +47,10 @@ pub struct Node {
 struct Inner {
     id: NodeId,
     max_bytes_per_append: u64,
-    events: Sender<Event>,
+    /// The event loop's queue; closed at shutdown, which wakes the loop.
+    events: Arc<Mailbox<Event>>,
     published: Arc<Published>,
     stop: Arc<Stop>,
-    /// Dropped at shutdown, which wakes the loop.
-    wake_on_stop: Mutex<Option<Sender<()>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     persister: Arc<dyn Persister>,
     transport: Arc<dyn Transport<Request, Response>>,
@@ -163,10 +164,9 @@ impl Node {
             return Err(NodeError::Shutdown);
         }
         let (reply, answer) = bounded(1);
-        self.inner
-            .events
-            .send(Event::Snapshot { index, data, reply })
-            .map_err(|_| NodeError::Shutdown)?;
+        if !self.inner.events.push(Event::Snapshot { index, data, reply }) {
+            return Err(NodeError::Shutdown);
+        }
         answer.recv().unwrap_or(Err(NodeError::Shutdown))
     }
 
@@ -216,12 +216,12 @@ impl Inner {
     }
 
     fn send(&self, event: Event) -> Result<(), ProposeError> {
-        self.events.send(event).map_err(|_| ProposeError::Shutdown)
+        if self.events.push(event) { Ok(()) } else { Err(ProposeError::Shutdown) }
     }
 
     fn shutdown(&self) {
         self.stop.stop(StopReason::Shutdown);
-        drop(self.wake_on_stop.lock().unwrap_or_else(PoisonError::into_inner).take());
+        self.events.close();
         self.transport.shutdown();
         // Joined under the lock, so a concurrent caller returns only once the
         // thread is gone too.
@@ -277,19 +277,16 @@ impl NodeBuilder {
             busy: AtomicBool::new(false),
         });
         let stop = Arc::new(Stop::default());
-        let (events_sender, events) = unbounded();
-        let (wake_sender, wake_on_stop) = bounded::<()>(0);
-        let (applied_sender, applied) = unbounded();
+        let events = Arc::new(Mailbox::new());
+        let applied = Arc::new(Mailbox::new());
 
         let driver = Driver {
             raft,
             persister: Arc::clone(&persister),
             transport: Arc::clone(&transport),
-            events_sender: events_sender.clone(),
-            events,
-            wake_on_stop,
+            events: Arc::clone(&events),
             stop: Arc::clone(&stop),
-            applied: applied_sender,
+            applied: Arc::clone(&applied),
             published: Arc::clone(&published),
             tick_interval,
             answers: HashMap::new(),
@@ -305,16 +302,15 @@ impl NodeBuilder {
         let inner = Arc::new(Inner {
             id,
             max_bytes_per_append,
-            events: events_sender.clone(),
+            events: Arc::clone(&events),
             published,
             stop: Arc::clone(&stop),
-            wake_on_stop: Mutex::new(Some(wake_sender)),
             thread: Mutex::new(Some(thread)),
             persister,
             transport: Arc::clone(&transport),
         });
         let receiver = ApplyReceiver::new(applied, stop.flag());
-        let handler = RequestHandler { events: events_sender, stop };
+        let handler = RequestHandler { events, stop };
         transport.serve(Arc::new(handler)).map_err(NodeError::Transport)?;
         Ok((Node { inner }, receiver))
     }
@@ -343,7 +339,7 @@ fn check_fits(config: &Config, max_message_size: Option<u64>) -> Result<(), Node
 /// means to answer it, which the loop uses once the state the answer depends
 /// on is durable.
 struct RequestHandler {
-    events: Sender<Event>,
+    events: Arc<Mailbox<Event>>,
     stop: Arc<Stop>,
 }
 
@@ -353,6 +349,6 @@ impl Handler<Request, Response> for RequestHandler {
             return responder.refuse();
         }
         // A loop that has ended drops the event, and the responder refuses.
-        let _ = self.events.send(Event::Request { request, answer: responder });
+        self.events.push(Event::Request { request, answer: responder });
     }
 }

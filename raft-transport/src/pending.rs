@@ -36,7 +36,7 @@ pub(crate) struct PendingCalls<Resp> {
 
 struct Shared<Resp> {
     state: Mutex<State<Resp>>,
-    /// Wakes the reaper: an outcome to deliver, an earlier deadline, or closing.
+    /// Wakes the reaper: an outcome to deliver, or closing.
     wake: Condvar,
     call_timeout: Duration,
 }
@@ -99,12 +99,12 @@ impl<Resp: Send + 'static> PendingCalls<Resp> {
         }
         let id = state.next_id;
         state.next_id += 1;
-        let earliest = state.deadlines.first().is_none_or(|&(first, _)| deadline < first);
+        // No need to wake the reaper: every deadline is `call_timeout` after
+        // its call, so this one is no earlier than those already waiting, nor
+        // than the reaper's next wake-up (it never sleeps longer than
+        // `call_timeout`). A call costs the reaper no wake-up.
         state.calls.insert(id, Call { peer, deadline, on_reply });
         state.deadlines.insert((deadline, id));
-        if earliest {
-            self.shared.wake.notify_one();
-        }
         Some(id)
     }
 }
@@ -221,7 +221,16 @@ impl<Resp> Shared<Resp> {
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
-                None => state = self.wake.wait(state).unwrap_or_else(PoisonError::into_inner),
+                // With nothing pending, sleep at most one call timeout, so a
+                // call registered meanwhile is failed on time without waking
+                // this thread (see `register`).
+                None => {
+                    state = self
+                        .wake
+                        .wait_timeout(state, self.call_timeout)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
             }
         }
     }

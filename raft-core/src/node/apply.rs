@@ -7,11 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{
-    Receiver, RecvTimeoutError as ChannelTimeout, TryRecvError as ChannelEmpty,
-};
-
-use super::deadline::{deadline_after, time_left};
+use super::deadline::deadline_after;
+use super::mailbox::{Mailbox, Taken};
 use crate::Applied;
 
 /// The node has stopped: nothing more will be delivered.
@@ -55,14 +52,14 @@ pub enum TryRecvError {
 /// failure), nothing more is delivered, not even items already queued: every
 /// call returns its "stopped" error. Iterating ends there too.
 pub struct ApplyReceiver {
-    batches: Receiver<Vec<Applied>>,
+    queue: Arc<Mailbox<Applied>>,
     buffer: VecDeque<Applied>,
     stopped: Arc<AtomicBool>,
 }
 
 impl ApplyReceiver {
-    pub(crate) fn new(batches: Receiver<Vec<Applied>>, stopped: Arc<AtomicBool>) -> ApplyReceiver {
-        ApplyReceiver { batches, buffer: VecDeque::new(), stopped }
+    pub(crate) fn new(queue: Arc<Mailbox<Applied>>, stopped: Arc<AtomicBool>) -> ApplyReceiver {
+        ApplyReceiver { queue, buffer: VecDeque::new(), stopped }
     }
 
     /// Waits for the next item.
@@ -70,15 +67,7 @@ impl ApplyReceiver {
     /// # Errors
     /// [`RecvError`] once the node has stopped.
     pub fn recv(&mut self) -> Result<Applied, RecvError> {
-        loop {
-            if let Some(item) = self.next_buffered() {
-                return item.ok_or(RecvError);
-            }
-            match self.batches.recv() {
-                Ok(batch) => self.buffer.extend(batch),
-                Err(_) => return Err(RecvError),
-            }
-        }
+        self.take_next(None).map_err(|_| RecvError)
     }
 
     /// Waits at most `timeout` for the next item.
@@ -87,16 +76,9 @@ impl ApplyReceiver {
     /// [`RecvTimeoutError::Timeout`] when the time runs out,
     /// [`RecvTimeoutError::Stopped`] once the node has stopped.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Applied, RecvTimeoutError> {
-        let deadline = deadline_after(timeout);
-        loop {
-            if let Some(item) = self.next_buffered() {
-                return item.ok_or(RecvTimeoutError::Stopped);
-            }
-            match self.batches.recv_timeout(time_left(deadline, timeout)) {
-                Ok(batch) => self.buffer.extend(batch),
-                Err(ChannelTimeout::Timeout) => return Err(RecvTimeoutError::Timeout),
-                Err(ChannelTimeout::Disconnected) => return Err(RecvTimeoutError::Stopped),
-            }
+        match deadline_after(timeout) {
+            Some(deadline) => self.take_next(Some(deadline)),
+            None => self.take_next(None),
         }
     }
 
@@ -106,15 +88,11 @@ impl ApplyReceiver {
     /// [`TryRecvError::Empty`] when none is,
     /// [`TryRecvError::Stopped`] once the node has stopped.
     pub fn try_recv(&mut self) -> Result<Applied, TryRecvError> {
-        loop {
-            if let Some(item) = self.next_buffered() {
-                return item.ok_or(TryRecvError::Stopped);
-            }
-            match self.batches.try_recv() {
-                Ok(batch) => self.buffer.extend(batch),
-                Err(ChannelEmpty::Empty) => return Err(TryRecvError::Empty),
-                Err(ChannelEmpty::Disconnected) => return Err(TryRecvError::Stopped),
-            }
+        let now = deadline_after(Duration::ZERO);
+        match self.take_next(now) {
+            Ok(item) => Ok(item),
+            Err(RecvTimeoutError::Timeout) => Err(TryRecvError::Empty),
+            Err(RecvTimeoutError::Stopped) => Err(TryRecvError::Stopped),
         }
     }
 
@@ -123,14 +101,28 @@ impl ApplyReceiver {
         std::iter::from_fn(move || self.recv().ok())
     }
 
-    /// `Some(Some(item))` from the buffer, `Some(None)` once stopped, `None`
-    /// when the buffer is empty.
-    fn next_buffered(&mut self) -> Option<Option<Applied>> {
-        if self.stopped.load(Ordering::SeqCst) {
-            self.buffer.clear();
-            return Some(None);
+    /// The next item, waiting until `deadline` (`None`: for as long as it
+    /// takes).
+    fn take_next(
+        &mut self,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Applied, RecvTimeoutError> {
+        loop {
+            if self.stopped.load(Ordering::SeqCst) {
+                self.buffer.clear();
+                return Err(RecvTimeoutError::Stopped);
+            }
+            if let Some(item) = self.buffer.pop_front() {
+                return Ok(item);
+            }
+            let taken = self.queue.take_all(&mut self.buffer, deadline);
+            if self.buffer.is_empty() {
+                return Err(match taken {
+                    Taken::Closed => RecvTimeoutError::Stopped,
+                    Taken::Items => RecvTimeoutError::Timeout,
+                });
+            }
         }
-        self.buffer.pop_front().map(Some)
     }
 }
 
@@ -146,7 +138,7 @@ impl fmt::Debug for ApplyReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApplyReceiver")
             .field("buffered", &self.buffer.len())
-            .field("queued_batches", &self.batches.len())
+            .field("queue", &self.queue)
             .field("stopped", &self.stopped.load(Ordering::SeqCst))
             .finish()
     }

@@ -8,23 +8,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, select};
 use raft_log::Index;
 use raft_persist::Persister;
 use raft_transport::{CallError, Responder, Transport};
 
+use super::deadline::Ticker;
 use super::event::Event;
+use super::mailbox::{Mailbox, Taken};
 use super::proposal::Slot;
 use super::stop::{Stop, StopReason};
 use crate::{
     Applied, Message, Outgoing, Proposal, ProposalError, Raft, Ready, Request, RequestId, Response,
     Role, Sent, Status,
 };
-
-/// How many queued events one turn of the loop takes in before it carries
-/// out what they produced: more means fewer saves and bigger batches under
-/// load, at the cost of a little latency.
-const MAX_EVENTS_PER_TURN: usize = 1024;
 
 /// What the node's handles read without asking the loop.
 #[derive(Debug)]
@@ -41,14 +37,12 @@ pub(crate) struct Driver {
     pub(crate) raft: Raft,
     pub(crate) persister: Arc<dyn Persister>,
     pub(crate) transport: Arc<dyn Transport<Request, Response>>,
-    /// A sender into the loop's own queue, for transport callbacks.
-    pub(crate) events_sender: Sender<Event>,
-    pub(crate) events: Receiver<Event>,
-    /// Disconnects when the node shuts down.
-    pub(crate) wake_on_stop: Receiver<()>,
+    /// The loop's queue: the node's handles, the transport's handler and
+    /// its callbacks write to it. Closed when the node stops.
+    pub(crate) events: Arc<Mailbox<Event>>,
     pub(crate) stop: Arc<Stop>,
-    /// The service's apply side.
-    pub(crate) applied: Sender<Vec<Applied>>,
+    /// The service's apply side; closed when the loop ends.
+    pub(crate) applied: Arc<Mailbox<Applied>>,
     pub(crate) published: Arc<Published>,
     pub(crate) tick_interval: Duration,
     /// Answers owed to peers, by the name the core was given.
@@ -61,27 +55,28 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    /// Runs until shutdown or a persister failure.
+    /// Runs until shutdown or a persister failure. Each turn takes in every
+    /// event waiting (or the next tick), then carries out what they produced:
+    /// under load, one turn's proposals make one batch.
     pub(crate) fn run(mut self) {
         self.turn();
-        let ticker = crossbeam_channel::tick(self.tick_interval);
+        let mut ticker = Ticker::start(self.tick_interval);
+        let mut events = VecDeque::new();
         while !self.stop.is_stopped() {
-            select! {
-                recv(self.wake_on_stop) -> _ => break,
-                recv(ticker) -> _ => self.raft.tick(),
-                recv(self.events) -> event => match event {
-                    Ok(event) => self.handle(event),
-                    Err(_) => break,
-                },
+            let taken = self.events.take_all(&mut events, Some(ticker.next()));
+            if taken == Taken::Closed || self.stop.is_stopped() {
+                break;
             }
-            for _ in 0..MAX_EVENTS_PER_TURN {
-                match self.events.try_recv() {
-                    Ok(event) => self.handle(event),
-                    Err(_) => break,
-                }
+            for _ in 0..ticker.due() {
+                self.raft.tick();
+            }
+            while let Some(event) = events.pop_front() {
+                self.handle(event);
             }
             self.turn();
         }
+        self.events.close();
+        self.applied.close();
         for (_, slot) in self.proposals.drain(..) {
             slot.resolve(Err(ProposalError::Stopped));
         }
@@ -172,8 +167,7 @@ impl Driver {
         }
         if !committed.is_empty() {
             self.resolve_proposals(&committed);
-            // The service is gone only once the node is being dropped.
-            let _ = self.applied.send(committed);
+            self.applied.extend(committed);
         }
         true
     }
@@ -186,12 +180,12 @@ impl Driver {
         match message {
             Outgoing::Request { to, request } => {
                 let sent = Sent::of(&request);
-                let events = self.events_sender.clone();
+                let events = Arc::clone(&self.events);
                 self.transport.call(
                     to,
                     request,
                     Box::new(move |result| {
-                        let _ = events.send(Event::Response { from: to, sent, result });
+                        events.push(Event::Response { from: to, sent, result });
                     }),
                 );
             }
