@@ -1,5 +1,6 @@
-//! The MIT 6.5840 Lab 3 tester reproduced in Rust, to run the lab's 28 Raft
-//! tests against `raft-core`.
+//! The MIT 6.5840 Lab 3 and Lab 4 testers reproduced in Rust, to run the
+//! lab's 28 Raft tests against `raft-core` and its service tests against the
+//! services built on it.
 //!
 //! - [`Network`]: labrpc's simulated network, with its fault model (drops,
 //!   delays, long reordering, dead servers) and its RPC and byte counters.
@@ -11,6 +12,12 @@
 //!   them, checks every apply channel, and offers the lab's helpers
 //!   ([`check_one_leader`](Tester::check_one_leader), [`one`](Tester::one),
 //!   [`wait`](Tester::wait), ...). Commands are [`Command`]s, postcard-encoded.
+//! - [`ServiceTester`]: Lab 4's harness for a replicated service: each server
+//!   runs a [`ServiceServer`] over a Raft node on the network; clients reach
+//!   servers through [`ClientEnds`]; partitions, crashes and restarts as the
+//!   lab makes them. It knows nothing of what the service does: the
+//!   replicated-state-machine tests (`raft-rsm`) and the key/value tests
+//!   (`kv-example`) bring their own servers.
 //!
 //! The lab tests live under `tests/` (`lab_3a.rs` to `lab_3d.rs`); each prints
 //! the lab's lines (`cargo test -p raft-testkit --test lab_3a -- --nocapture`;
@@ -56,10 +63,12 @@
 //! ```
 
 mod network;
+mod service_tester;
 mod sim_transport;
 mod tester;
 
 pub use crate::network::{Network, Service};
+pub use crate::service_tester::{ClientEnds, ServerStart, ServiceServer, ServiceTester};
 pub use crate::sim_transport::SimTransport;
 pub use crate::tester::{Command, RAFT_ELECTION_TIMEOUT, SEED_VARIABLE, SNAPSHOT_INTERVAL, Tester};
 pub use raft_core::{Index, Node, Proposal, Term};

@@ -35,7 +35,7 @@ pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
 pub const SEED_VARIABLE: &str = "RAFT_TEST_SEED";
 
 /// A test fails if it runs longer than this from the tester's creation.
-const TIME_LIMIT: Duration = Duration::from_secs(120);
+pub(crate) const TIME_LIMIT: Duration = Duration::from_secs(120);
 
 /// How long a shut-down node may keep its apply channel open.
 const APPLY_CLOSE_LIMIT: Duration = Duration::from_secs(10);
@@ -46,7 +46,7 @@ const RANDOM_STRING_ALPHABET: &[u8] =
 
 /// Held by every live [`Tester`]: the lab runs its tests one at a time, and
 /// these tests count RPCs and measure time.
-static SERIAL: Mutex<()> = Mutex::new(());
+pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The lab's Raft tester: `n` Raft nodes on a simulated [`Network`], each with
 /// a [`MemPersister`], and the checks the lab's tests use.
@@ -632,12 +632,7 @@ impl Tester {
     /// A random string of `len` URL-safe base64 characters (the lab's
     /// `Randstring`), from the tester's seeded generator.
     pub fn random_string(&self, len: usize) -> String {
-        let mut rng = self.rng();
-        (0..len)
-            .map(|_| {
-                char::from(RANDOM_STRING_ALPHABET[rng.gen_range(0..RANDOM_STRING_ALPHABET.len())])
-            })
-            .collect()
+        random_string(&mut self.rng(), len)
     }
 
     fn rng(&self) -> MutexGuard<'_, StdRng> {
@@ -721,16 +716,24 @@ impl fmt::Debug for Tester {
 }
 
 /// The network name of server `i` (group 0, as Spring 2025 names it).
-fn server_name(i: usize) -> String {
+pub(crate) fn server_name(i: usize) -> String {
     format!("server-0-{i}")
 }
 
-fn node_id(i: usize) -> NodeId {
+pub(crate) fn node_id(i: usize) -> NodeId {
     NodeId(i as u64)
 }
 
+/// A random string of `len` URL-safe base64 characters (the lab's
+/// `Randstring`).
+pub(crate) fn random_string(rng: &mut StdRng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(RANDOM_STRING_ALPHABET[rng.gen_range(0..RANDOM_STRING_ALPHABET.len())]))
+        .collect()
+}
+
 /// The seed in [`SEED_VARIABLE`], or a fresh one.
-fn seed_from_environment() -> u64 {
+pub(crate) fn seed_from_environment() -> u64 {
     match std::env::var(SEED_VARIABLE) {
         Ok(text) => text
             .trim()

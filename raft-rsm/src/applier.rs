@@ -1,0 +1,72 @@
+//! [`Applier`]: the thread that applies committed commands to the state
+//! machine, hands each answer to its submit, and snapshots.
+
+use std::sync::{PoisonError, Weak};
+
+use raft_core::{Applied, ApplyReceiver, Index, Node, Term};
+
+use crate::StateMachine;
+use crate::rsm::Inner;
+
+/// The apply loop of one [`Rsm`](crate::Rsm).
+pub(crate) struct Applier<S: StateMachine> {
+    pub(crate) inner: Weak<Inner<S>>,
+    pub(crate) applied: ApplyReceiver,
+    pub(crate) node: Node,
+}
+
+impl<S: StateMachine> Applier<S> {
+    /// Runs until the node stops or the `Rsm` is dropped.
+    pub(crate) fn run(mut self) {
+        while let Ok(item) = self.applied.recv() {
+            let Some(inner) = self.inner.upgrade() else { return };
+            match item {
+                Applied::Command { index, term, data } => {
+                    apply_command(&inner, index, term, &data);
+                    self.maybe_snapshot(&inner, index);
+                }
+                Applied::Snapshot { index, term, data } => {
+                    let mut machine = inner.machine.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Err(reason) = machine.restore(&data) {
+                        tracing::error!(node = %self.node.id(), %index, %reason, "a snapshot does not restore; the node stops");
+                        drop(machine);
+                        self.node.shutdown();
+                        return;
+                    }
+                    drop(machine);
+                    inner.answers().covered_through(index, term);
+                }
+            }
+        }
+    }
+
+    /// Snapshots the state machine through `index` once the persisted Raft
+    /// state has reached the configured bound.
+    fn maybe_snapshot(&self, inner: &Inner<S>, index: Index) {
+        let Some(bound) = inner.config.max_raft_state else { return };
+        if self.node.persisted_size() < bound {
+            return;
+        }
+        let bytes = inner.machine.lock().unwrap_or_else(PoisonError::into_inner).snapshot();
+        if let Err(error) = self.node.snapshot(index, bytes) {
+            tracing::debug!(node = %self.node.id(), %index, %error, "no snapshot taken");
+        }
+    }
+}
+
+/// Applies the command the entry at `index` carries, and hands its answer on.
+/// An entry that is not a command of this machine (it does not decode) is
+/// skipped on every node alike, and a submit waiting on it is told another
+/// entry took its place.
+fn apply_command<S: StateMachine>(inner: &Inner<S>, index: Index, term: Term, data: &[u8]) {
+    let command = match postcard::from_bytes::<S::Command>(data) {
+        Ok(command) => command,
+        Err(error) => {
+            tracing::error!(%index, %error, "skipped an entry that is not a command of this state machine");
+            inner.answers().covered_through(index, term);
+            return;
+        }
+    };
+    let output = inner.machine.lock().unwrap_or_else(PoisonError::into_inner).apply(command);
+    inner.answers().applied(index, term, output);
+}

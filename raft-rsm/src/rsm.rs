@@ -1,0 +1,188 @@
+//! [`Rsm`]: a node, the state machine it replicates, and the thread that
+//! applies committed commands to it.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, bounded};
+use raft_core::{Node, NodeBuilder, ProposalError, ProposeError};
+
+use crate::answers::{Answers, Claim};
+use crate::applier::Applier;
+use crate::{RsmConfig, StartError, StateMachine, SubmitError};
+
+/// A replicated state machine: a Raft [`Node`] and the service state it
+/// keeps in step on every node (the lab's `rsm`).
+///
+/// [`submit`](Self::submit) proposes a command and waits until it has
+/// committed and been applied here, then returns the state machine's answer.
+/// A thread of the `Rsm`'s own applies every committed command in log order,
+/// restores snapshots, and snapshots the state machine once the persisted
+/// Raft state reaches [`RsmConfig::max_raft_state`]. Submits cost no thread of
+/// their own: any number may wait at once.
+///
+/// Clones share the state machine. Dropping the last clone shuts it down.
+pub struct Rsm<S: StateMachine> {
+    inner: Arc<Inner<S>>,
+}
+
+pub(crate) struct Inner<S: StateMachine> {
+    pub(crate) node: Node,
+    pub(crate) config: RsmConfig,
+    pub(crate) machine: Mutex<S>,
+    pub(crate) answers: Mutex<Answers<S::Output>>,
+    applier: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<S: StateMachine> Rsm<S> {
+    /// Starts the node `builder` describes and replicates `machine` over it.
+    /// A node restarting from a snapshot restores it first, then replays the
+    /// log after it.
+    ///
+    /// # Errors
+    /// [`StartError::Node`] if the node does not start, [`StartError::Spawn`]
+    /// if the applier thread does not.
+    pub fn start(
+        builder: NodeBuilder,
+        machine: S,
+        config: RsmConfig,
+    ) -> Result<Rsm<S>, StartError> {
+        let (node, applied) = builder.start().map_err(StartError::Node)?;
+        let inner = Arc::new(Inner {
+            node: node.clone(),
+            answers: Mutex::new(Answers::new(config.unclaimed_answers)),
+            config,
+            machine: Mutex::new(machine),
+            applier: Mutex::new(None),
+        });
+        let applier = Applier { inner: Arc::downgrade(&inner), applied, node: node.clone() };
+        let thread = std::thread::Builder::new()
+            .name(format!("raft-rsm-{}", node.id()))
+            .spawn(move || applier.run())
+            .map_err(|error| {
+                node.shutdown();
+                StartError::Spawn(error)
+            })?;
+        *inner.applier.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
+        Ok(Rsm { inner })
+    }
+
+    /// Runs `command` through Raft: returns the state machine's answer once
+    /// the command has committed and been applied on this node. The caller's
+    /// thread waits; no other thread is made for it.
+    ///
+    /// # Errors
+    /// [`SubmitError::WrongLeader`] when this node does not lead or loses the
+    /// lead before the command commits; [`SubmitError::TimedOut`] after
+    /// [`RsmConfig::submit_timeout`] (the command may still apply);
+    /// [`SubmitError::Busy`], [`SubmitError::TooLarge`],
+    /// [`SubmitError::Encode`]; [`SubmitError::Stopped`] once shut down (at
+    /// once, for a submit already waiting).
+    pub fn submit(&self, command: S::Command) -> Result<S::Output, SubmitError> {
+        let bytes = postcard::to_stdvec(&command)
+            .map_err(|error| SubmitError::Encode(error.to_string()))?;
+        let node = &self.inner.node;
+        let wrong_leader = || SubmitError::WrongLeader { leader_hint: node.status().leader };
+        let handle = node.propose(bytes).map_err(|error| match error {
+            ProposeError::NotLeader { leader_hint } => SubmitError::WrongLeader { leader_hint },
+            ProposeError::TooLarge { size, limit } => SubmitError::TooLarge { size, limit },
+            ProposeError::Busy => SubmitError::Busy,
+            _ => SubmitError::Stopped,
+        })?;
+        // The handle resolves once the entry commits here, or is lost to
+        // another (truncated away, or another entry committed at its index).
+        let started = deadline_after(self.inner.config.submit_timeout);
+        let proposal =
+            handle.wait_timeout(self.inner.config.submit_timeout).map_err(|error| match error {
+                ProposalError::Stopped => SubmitError::Stopped,
+                ProposalError::TimedOut => SubmitError::TimedOut,
+                _ => wrong_leader(),
+            })?;
+        let (sender, receiver) = bounded(1);
+        match self.answers().wait_for(proposal.index, proposal.term, sender) {
+            Claim::Ready(answer) => return answer.map_err(|_| wrong_leader()),
+            Claim::Stopped => return Err(SubmitError::Stopped),
+            Claim::Registered => {}
+        }
+        match receiver.recv_timeout(time_left(started)) {
+            Ok(answer) => answer.map_err(|_| wrong_leader()),
+            Err(RecvTimeoutError::Disconnected) => Err(SubmitError::Stopped),
+            Err(RecvTimeoutError::Timeout) => {
+                self.answers().forget(proposal.index);
+                Err(SubmitError::TimedOut)
+            }
+        }
+    }
+
+    /// Reads the local state machine, as applied on this node so far. Not
+    /// linearizable: a follower's state may lag the leader's.
+    pub fn read_local<R>(&self, read: impl FnOnce(&S) -> R) -> R {
+        read(&self.inner.machine.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The node underneath.
+    pub fn node(&self) -> &Node {
+        &self.inner.node
+    }
+
+    /// Stops the node and the applier; every submit waiting returns
+    /// [`SubmitError::Stopped`]. Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    fn answers(&self) -> MutexGuard<'_, Answers<S::Output>> {
+        self.inner.answers()
+    }
+}
+
+/// When a wait of `timeout` from now ends.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// The time left until `deadline` (all the time there is without one).
+fn time_left(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(Duration::MAX, |deadline| deadline.saturating_duration_since(Instant::now()))
+}
+
+impl<S: StateMachine> Inner<S> {
+    pub(crate) fn answers(&self) -> MutexGuard<'_, Answers<S::Output>> {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn shutdown(&self) {
+        self.node.shutdown();
+        self.answers().stop();
+        let applier = self.applier.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(thread) = applier
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl<S: StateMachine> Drop for Inner<S> {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl<S: StateMachine> Clone for Rsm<S> {
+    fn clone(&self) -> Rsm<S> {
+        Rsm { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<S: StateMachine> fmt::Debug for Rsm<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rsm")
+            .field("node", &self.inner.node)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
