@@ -367,3 +367,33 @@ fn status_shows_each_followers_progress_and_the_counters() {
         node.shutdown();
     }
 }
+
+#[test]
+fn every_proposal_resolves_once_shutdown_returns() {
+    let network = Network::new();
+    let (node, _applied) = start(&network, 1, 1, Arc::new(MemPersister::new()));
+    wait_for_leader(&[&node]);
+    // Proposals pile up in the event loop's queue while it shuts down: none
+    // may be left without an outcome, or a waiter would wait for ever.
+    let proposer = {
+        let node = node.clone();
+        std::thread::spawn(move || {
+            let mut handles = Vec::new();
+            while let Ok(handle) = node.propose(vec![1]) {
+                handles.push(handle);
+            }
+            handles
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    node.shutdown();
+    let handles = proposer.join().expect("the proposer");
+    assert!(!handles.is_empty());
+    let unresolved = handles.iter().filter(|handle| handle.try_outcome().is_none()).count();
+    assert_eq!(unresolved, 0, "{unresolved} of {} proposals never resolved", handles.len());
+    for handle in &handles {
+        assert!(
+            handle.accepted().is_ok() || handle.try_outcome() == Some(Err(ProposalError::Stopped))
+        );
+    }
+}

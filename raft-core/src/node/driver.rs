@@ -77,6 +77,17 @@ impl Driver {
         }
         self.events.close();
         self.applied.close();
+        // Whatever was queued and never handled ends too: a proposal's handle
+        // resolves, a request's responder and a snapshot's reply are dropped
+        // (refused).
+        self.events.take_all(&mut events, None);
+        for event in events {
+            if let Event::Propose(commands) = event {
+                for (_, slot) in commands {
+                    slot.resolve(Err(ProposalError::Stopped));
+                }
+            }
+        }
         for (_, slot) in self.proposals.drain(..) {
             slot.resolve(Err(ProposalError::Stopped));
         }
