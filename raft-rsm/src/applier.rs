@@ -3,10 +3,14 @@
 
 use std::sync::{PoisonError, Weak};
 
-use raft_core::{Applied, ApplyReceiver, Index, Node, Term};
+use raft_core::{Applied, ApplyReceiver, Index, Node, Term, TryRecvError};
 
 use crate::StateMachine;
 use crate::rsm::Inner;
+
+/// How many entries the applier applies, without catching up, before it
+/// considers a snapshot all the same.
+const SNAPSHOT_CHECK_EVERY: usize = 64;
 
 /// The apply loop of one [`Rsm`](crate::Rsm).
 pub(crate) struct Applier<S: StateMachine> {
@@ -16,14 +20,41 @@ pub(crate) struct Applier<S: StateMachine> {
 }
 
 impl<S: StateMachine> Applier<S> {
-    /// Runs until the node stops or the `Rsm` is dropped.
+    /// Runs until the node stops or the `Rsm` is dropped. It applies what
+    /// has arrived, then considers a snapshot once it has caught up, or
+    /// after [`SNAPSHOT_CHECK_EVERY`] entries if it never does: checking after
+    /// every entry would, under load, snapshot for every entry, falling
+    /// further behind with each.
     pub(crate) fn run(mut self) {
-        while let Ok(item) = self.applied.recv() {
+        let mut unchecked = 0;
+        let mut last_applied = None;
+        loop {
+            let item = match self.applied.try_recv() {
+                Ok(item) => item,
+                Err(TryRecvError::Empty) => {
+                    if let (Some(index), Some(inner)) = (last_applied.take(), self.inner.upgrade())
+                    {
+                        self.maybe_snapshot(&inner, index);
+                        unchecked = 0;
+                    }
+                    match self.applied.recv() {
+                        Ok(item) => item,
+                        Err(_) => return,
+                    }
+                }
+                Err(TryRecvError::Stopped) => return,
+            };
             let Some(inner) = self.inner.upgrade() else { return };
             match item {
                 Applied::Command { index, term, data } => {
                     apply_command(&inner, index, term, &data);
-                    self.maybe_snapshot(&inner, index);
+                    last_applied = Some(index);
+                    unchecked += 1;
+                    if unchecked >= SNAPSHOT_CHECK_EVERY {
+                        self.maybe_snapshot(&inner, index);
+                        unchecked = 0;
+                        last_applied = None;
+                    }
                 }
                 Applied::Snapshot { index, term, data } => {
                     let mut machine = inner.machine.lock().unwrap_or_else(PoisonError::into_inner);
@@ -34,6 +65,7 @@ impl<S: StateMachine> Applier<S> {
                         return;
                     }
                     drop(machine);
+                    last_applied = None;
                     inner.answers().covered_through(index, term);
                 }
             }

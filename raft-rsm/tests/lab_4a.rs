@@ -71,6 +71,10 @@ impl ServiceServer for CounterServer {
     fn kill(&self) {
         self.rsm.shutdown();
     }
+
+    fn node(&self) -> &raft_core::Node {
+        self.rsm.node()
+    }
 }
 
 /// The lab's RSM test: the service tester and the running servers' handles.

@@ -19,7 +19,7 @@ pub use self::client_ends::ClientEnds;
 use crate::tester::{
     SERIAL, TIME_LIMIT, node_id, random_string, seed_from_environment, server_name,
 };
-use crate::{Network, Service, SimTransport};
+use crate::{Annotation, Network, Service, SimTransport};
 
 /// One server of a replicated service under test: the service's side of the
 /// client RPCs, over a Raft node the tester started for it.
@@ -31,6 +31,9 @@ pub trait ServiceServer: Send + Sync + 'static {
 
     /// Stops the server and its node: every request it is handling returns.
     fn kill(&self);
+
+    /// The Raft node underneath.
+    fn node(&self) -> &Node;
 }
 
 /// What a service needs to start server `index`.
@@ -85,6 +88,9 @@ struct Shared {
 
 struct State {
     servers: Vec<Server>,
+    /// What the tester did, for the history's visualization: partitions,
+    /// crashes and restarts; the last partition open until the next.
+    annotations: Vec<Annotation>,
     /// The group each server is in: servers talk only within a group.
     groups: Vec<usize>,
     mark: Option<Mark>,
@@ -137,6 +143,7 @@ impl ServiceTester {
                         })
                         .collect(),
                     groups: vec![0; n],
+                    annotations: Vec::new(),
                     mark: None,
                 }),
             }),
@@ -261,6 +268,7 @@ impl ServiceTester {
         let mut state = self.lock();
         state.servers[i].running = Some(server);
         self.apply_groups(&state);
+        self.annotate(&mut state, format!("restart {i}"), format!("server {i} started"));
     }
 
     /// Crashes server `i` (the lab's `ShutdownServer`): cuts it off, deletes
@@ -274,7 +282,11 @@ impl ServiceTester {
             }
             let server = &mut state.servers[i];
             server.persister = Arc::new((*server.persister).clone());
-            server.running.take()
+            let running = server.running.take();
+            if running.is_some() {
+                self.annotate(&mut state, format!("crash {i}"), format!("server {i} shut down"));
+            }
+            running
         };
         self.shared.network.delete_server(&server_name(i));
         self.shared.network.delete_server(&client_name(i));
@@ -308,6 +320,20 @@ impl ServiceTester {
     /// from everyone.
     pub fn partition(&self, first: &[usize], second: &[usize]) {
         let mut state = self.lock();
+        let now = self.now();
+        if let Some(open) =
+            state.annotations.iter_mut().rev().find(|a| a.label.starts_with("partition"))
+        {
+            open.end = open.end.max(now);
+        }
+        if !second.is_empty() || first.len() < self.shared.n {
+            state.annotations.push(Annotation {
+                start: now,
+                end: now,
+                label: format!("partition {first:?} {second:?}"),
+                description: format!("servers split into {first:?} and {second:?}"),
+            });
+        }
         let alone = 2;
         for (i, group) in state.groups.iter_mut().enumerate() {
             *group = if first.contains(&i) {
@@ -333,17 +359,26 @@ impl ServiceTester {
         (first, second)
     }
 
-    /// Ends from a new client to each of `servers` (the lab's `MakeClerkTo`),
-    /// enabled; `&(0..n)` for a client of the whole service.
+    /// A running server whose node believes it leads, if any (the lab's
+    /// `Leader`).
+    pub fn leader(&self) -> Option<usize> {
+        let state = self.lock();
+        state.servers.iter().position(|server| {
+            server.running.as_ref().is_some_and(|running| running.node().state().1)
+        })
+    }
+
+    /// Ends from a new client to every server, of which those to `servers`
+    /// are enabled (the lab's `MakeClerkTo`); `&(0..n)` for a client of the
+    /// whole service.
     pub fn client_ends(&self, servers: &[usize]) -> ClientEnds {
         let network = &self.shared.network;
-        let ends: Vec<String> = servers
-            .iter()
-            .map(|&j| {
+        let ends: Vec<String> = (0..self.shared.n)
+            .map(|j| {
                 let end = random_string(&mut self.rng(), 20);
                 network.make_end(&end);
                 network.connect(&end, &client_name(j));
-                network.enable(&end, true);
+                network.enable(&end, servers.contains(&j));
                 end
             })
             .collect();
@@ -367,6 +402,22 @@ impl ServiceTester {
     /// The RPCs the network has carried (the lab's `RpcTotal`).
     pub fn rpc_total(&self) -> u64 {
         self.shared.network.total_count()
+    }
+
+    /// What the tester did so far (partitions, crashes, restarts), in the
+    /// time base of [`elapsed`](Self::elapsed), for a history's
+    /// visualization.
+    pub fn annotations(&self) -> Vec<Annotation> {
+        self.lock().annotations.clone()
+    }
+
+    fn now(&self) -> u64 {
+        self.shared.created.elapsed().as_nanos() as u64
+    }
+
+    fn annotate(&self, state: &mut State, label: String, description: String) {
+        let now = self.now();
+        state.annotations.push(Annotation { start: now, end: now, label, description });
     }
 
     /// A random number from the tester's seeded generator.

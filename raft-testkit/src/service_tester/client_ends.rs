@@ -7,8 +7,9 @@ use crossbeam_channel::bounded;
 
 use crate::Network;
 
-/// One client's ends to some servers of a service (the lab's clerk ends):
-/// `call(k, request)` sends to the `k`-th of them and waits for the outcome.
+/// One client's ends to the servers of a service (the lab's clerk ends),
+/// one per server, of which some are enabled: `call(j, request)` sends to
+/// server `j` and waits for the outcome.
 #[derive(Clone)]
 pub struct ClientEnds {
     network: Network,
@@ -20,18 +21,25 @@ impl ClientEnds {
         ClientEnds { network, ends }
     }
 
-    /// How many servers this client can reach.
+    /// How many servers there are (reachable or not).
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
-    /// Whether it can reach none.
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
-    /// Calls the `k`-th server with `request` and waits for the reply bytes,
-    /// or `None` (labrpc's `false`: lost, cut off, or no answer). Every call
+    /// Lets this client reach every server (the lab's clerk `ConnectAll`).
+    pub fn connect_all(&self) {
+        for end in &self.ends {
+            self.network.enable(end, true);
+        }
+    }
+
+    /// Calls server `k` with `request` and waits for the reply bytes, or
+    /// `None` (labrpc's `false`: lost, cut off, or no answer). Every call
     /// ends: the network fails calls it cannot deliver.
     ///
     /// # Panics

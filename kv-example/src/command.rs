@@ -1,0 +1,46 @@
+//! [`Request`] and [`Reply`]: the service's operations as clients send them
+//! and as they travel through the log, and their answers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::KvError;
+
+/// A key's version: 0 for a key that does not exist, then 1 at creation, and
+/// one more at every applied `Put`.
+pub type Version = u64;
+
+/// One operation on the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Read a key's value and version.
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Write `value` if the key's version is `version` (0 creates a missing
+    /// key).
+    Put {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: String,
+        /// The version the writer last saw.
+        version: Version,
+    },
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// A `Get`'s value and version.
+    Value {
+        /// The value.
+        value: String,
+        /// Its version.
+        version: Version,
+    },
+    /// A `Put` applied.
+    Done,
+    /// The operation failed.
+    Failed(KvError),
+}
