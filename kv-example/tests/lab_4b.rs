@@ -15,16 +15,7 @@ use std::time::Duration;
 use kv_test::{KvTest, Setup, generic_test, speed_test};
 
 fn setup(clients: usize, servers: usize, reliable: bool) -> Setup {
-    Setup {
-        clients,
-        servers,
-        reliable,
-        crash: false,
-        partitions: false,
-        max_raft_state: None,
-        random_keys: false,
-        stale_reads: false,
-    }
+    Setup::new(clients, servers, reliable, None)
 }
 
 #[test]

@@ -16,16 +16,7 @@ use raft_testkit::RAFT_ELECTION_TIMEOUT;
 const MAX_RAFT_STATE: u64 = 1000;
 
 fn setup(clients: usize, servers: usize, reliable: bool) -> Setup {
-    Setup {
-        clients,
-        servers,
-        reliable,
-        crash: false,
-        partitions: false,
-        max_raft_state: Some(MAX_RAFT_STATE),
-        random_keys: false,
-        stale_reads: false,
-    }
+    Setup::new(clients, servers, reliable, Some(MAX_RAFT_STATE))
 }
 
 #[test]

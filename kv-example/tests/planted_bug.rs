@@ -43,14 +43,11 @@ fn caught(name: &str, setup: Setup) -> bool {
 fn stale_local_reads_are_caught_by_the_linearizability_tests() {
     // The lab's PersistPartitionUnreliableLinearizable4B, and its 4C twin.
     let linearizable = Setup {
-        clients: 15,
-        servers: 7,
-        reliable: false,
         crash: true,
         partitions: true,
-        max_raft_state: None,
         random_keys: true,
         stale_reads: true,
+        ..Setup::new(15, 7, false, None)
     };
     let in_4b = caught("PersistPartitionUnreliableLinearizable4B", linearizable);
     let in_4c = caught(

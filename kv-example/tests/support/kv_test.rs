@@ -286,6 +286,27 @@ impl KvTest {
 }
 
 impl Setup {
+    /// `clients` clients of `servers` servers, on a reliable network or
+    /// not, snapshotting past `max_raft_state`; no crashes, partitions or
+    /// random keys, no planted bug.
+    pub(crate) fn new(
+        clients: usize,
+        servers: usize,
+        reliable: bool,
+        max_raft_state: Option<u64>,
+    ) -> Setup {
+        Setup {
+            clients,
+            servers,
+            reliable,
+            crash: false,
+            partitions: false,
+            max_raft_state,
+            random_keys: false,
+            stale_reads: false,
+        }
+    }
+
     /// The lab's test title for these parameters.
     pub(crate) fn title(&self, part: &str) -> String {
         let mut title = String::from("Test: ");
@@ -322,16 +343,7 @@ pub(crate) fn generic_test(part: &str, setup: Setup) {
 /// averaging under a third of a heartbeat interval.
 pub(crate) fn speed_test(part: &str, max_raft_state: Option<u64>) {
     const PUTS: u64 = 1000;
-    let setup = Setup {
-        clients: 1,
-        servers: 3,
-        reliable: true,
-        crash: false,
-        partitions: false,
-        max_raft_state,
-        random_keys: false,
-        stale_reads: false,
-    };
+    let setup = Setup::new(1, 3, true, max_raft_state);
     let test = KvTest::new(setup);
     test.tester.begin(&format!("Test: ops complete fast enough ({part})"));
     let clerk = test.clerk();
