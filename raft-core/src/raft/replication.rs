@@ -102,7 +102,10 @@ impl Raft {
                 return;
             }
             self.send_append(peer);
-            if probing {
+            // One probe at a time; and a batch that carried nothing (which
+            // the checks above rule out) must not spin this loop.
+            let advanced = self.progress.get(&peer).is_some_and(|p| p.next_index > next);
+            if probing || !advanced {
                 return;
             }
         }
