@@ -62,6 +62,11 @@ pub(crate) struct Progress {
     /// In the probe state: a probe is out and the next waits for its answer
     /// or for the next heartbeat.
     pub(crate) probe_sent: bool,
+    /// In the probe state after a failed call: the probe goes out again at
+    /// the next tick.
+    resume_on_tick: bool,
+    /// Calls to the follower that failed since it last answered.
+    pub(crate) failed_calls: u32,
     /// In the snapshot state: the index of the snapshot in flight.
     pub(crate) pending_snapshot: Index,
     inflight: VecDeque<Inflight>,
@@ -90,6 +95,8 @@ impl Progress {
             next_index: last_index.next(),
             match_index: Index(0),
             probe_sent: false,
+            resume_on_tick: false,
+            failed_calls: 0,
             pending_snapshot: Index(0),
             inflight: VecDeque::new(),
             inflight_bytes: 0,
@@ -155,16 +162,39 @@ impl Progress {
     }
 
     /// A rejection, or a failed call: back to probing from `next`, never
-    /// below what is known to match. A probe goes out at once after a
-    /// rejection (`Resume::Now`), or at the next heartbeat after a failure
-    /// (`Resume::AtHeartbeat`), so an unreachable peer costs one message a
-    /// heartbeat.
+    /// below what is known to match. The next probe goes out as `resume`
+    /// says.
     pub(crate) fn become_probe(&mut self, next: Index, resume: Resume) {
         self.state = ProgressState::Probe;
         self.next_index = next.max(self.match_index.next());
-        self.probe_sent = resume == Resume::AtHeartbeat;
+        self.probe_sent = resume != Resume::Now;
+        self.resume_on_tick = resume == Resume::NextTick;
         self.pending_snapshot = Index(0);
         self.clear_inflight();
+    }
+
+    /// A call to the follower failed: how soon to try again. The first
+    /// failure since it last answered is retried at the next tick (a lossy
+    /// network drops one message now and then); later ones wait for the
+    /// heartbeat, so an unreachable follower costs one message a heartbeat.
+    pub(crate) fn on_failure(&mut self) -> Resume {
+        self.failed_calls = self.failed_calls.saturating_add(1);
+        if self.failed_calls == 1 { Resume::NextTick } else { Resume::AtHeartbeat }
+    }
+
+    /// The follower answered.
+    pub(crate) fn on_answer(&mut self) {
+        self.failed_calls = 0;
+    }
+
+    /// A tick: whether a probe paused by a failure may go out again now.
+    pub(crate) fn on_tick(&mut self) -> bool {
+        let resume = self.resume_on_tick && self.state == ProgressState::Probe;
+        if resume {
+            self.probe_sent = false;
+        }
+        self.resume_on_tick = false;
+        resume
     }
 
     /// Starts streaming from just after the match.
@@ -188,7 +218,14 @@ impl Progress {
     pub(crate) fn on_heartbeat(&mut self) {
         if self.state == ProgressState::Probe {
             self.probe_sent = false;
+            self.resume_on_tick = false;
         }
+    }
+
+    /// Whether an append carrying the entries through `last` is in the
+    /// replicate state's window.
+    pub(crate) fn is_inflight(&self, last: Index) -> bool {
+        self.inflight.iter().any(|inflight| inflight.last == last)
     }
 
     /// The read-only view of this progress.
@@ -223,6 +260,8 @@ impl Progress {
 pub(crate) enum Resume {
     /// A probe goes out with the next batch of messages.
     Now,
+    /// A probe goes out at the next tick.
+    NextTick,
     /// A probe goes out at the next heartbeat.
     AtHeartbeat,
 }

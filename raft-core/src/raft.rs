@@ -240,6 +240,11 @@ impl Raft {
     pub fn tick(&mut self) {
         match self.role {
             Role::Leader => {
+                for (&peer, progress) in &mut self.progress {
+                    if progress.on_tick() {
+                        self.to_replicate.insert(peer);
+                    }
+                }
                 self.heartbeat_elapsed += 1;
                 if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
                     self.heartbeat_elapsed = 0;

@@ -45,8 +45,25 @@ fn a_rejection_probes_again_at_once_and_a_failure_at_the_next_heartbeat() {
 
     progress.become_probe(Index(4), Resume::AtHeartbeat);
     assert!(!progress.can_send(WINDOW));
+    assert!(!progress.on_tick(), "a probe paused for the heartbeat waits for it");
     progress.on_heartbeat();
     assert!(progress.can_send(WINDOW));
+}
+
+#[test]
+fn the_first_failure_is_retried_at_the_next_tick_and_later_ones_at_the_heartbeat() {
+    let mut progress = Progress::new(Index(0));
+    let resume = progress.on_failure();
+    assert_eq!(resume, Resume::NextTick);
+    progress.become_probe(Index(1), resume);
+    assert!(!progress.can_send(WINDOW));
+    assert!(progress.on_tick());
+    assert!(progress.can_send(WINDOW));
+    progress.sent_entries(Index(0), 0);
+
+    assert_eq!(progress.on_failure(), Resume::AtHeartbeat, "a second failure in a row");
+    progress.on_answer();
+    assert_eq!(progress.on_failure(), Resume::NextTick, "an answer starts the count again");
 }
 
 #[test]

@@ -188,6 +188,7 @@ impl Raft {
         }
         let last = self.log.last_index();
         let Some(progress) = self.progress.get_mut(&from) else { return };
+        progress.on_answer();
         if response.success {
             // A follower can only have matched what it was sent.
             let sent_through = Index(prev_log_index.0 + entries);
@@ -216,8 +217,9 @@ impl Raft {
     }
 
     /// A request to `peer` failed (unreachable, timed out): back to probing,
-    /// from the next heartbeat, unless it was a heartbeat to a follower
-    /// awaiting its snapshot, whose own failure decides.
+    /// at the next tick the first time, at the next heartbeat after that,
+    /// unless it was a heartbeat to a follower awaiting its snapshot, whose
+    /// own failure decides.
     pub(super) fn handle_failure(&mut self, peer: NodeId, sent: Sent) {
         if self.role != Role::Leader || sent.term() != self.term {
             return;
@@ -225,7 +227,21 @@ impl Raft {
         let Some(progress) = self.progress.get_mut(&peer) else { return };
         let restart = match sent {
             Sent::Vote { .. } => false,
-            Sent::Append { .. } => progress.state != ProgressState::Snapshot,
+            // Only the failure of an append still in flight counts: the
+            // probe out now, or a batch in the window. Failures can come
+            // long after their call (seconds, on a network that delays
+            // them), when the follower has answered later calls since; and
+            // a lost heartbeat is followed by lost batches if the follower
+            // is really gone.
+            Sent::Append { prev_log_index, entries, .. } => match progress.state {
+                ProgressState::Probe => {
+                    progress.probe_sent && prev_log_index.next() == progress.next_index
+                }
+                ProgressState::Replicate => {
+                    entries > 0 && progress.is_inflight(Index(prev_log_index.0 + entries))
+                }
+                ProgressState::Snapshot => false,
+            },
             Sent::Snapshot { last_included_index, .. } => {
                 progress.state == ProgressState::Snapshot
                     && progress.pending_snapshot == last_included_index
@@ -233,7 +249,8 @@ impl Raft {
         };
         if restart {
             let next = progress.match_index.next();
-            progress.become_probe(next, Resume::AtHeartbeat);
+            let resume = progress.on_failure();
+            progress.become_probe(next, resume);
         }
     }
 
