@@ -55,6 +55,54 @@ pub struct Config {
     /// The seed of the core's random number generator (election jitter), so a
     /// run can be replayed. Default: derived from `id`.
     pub seed: u64,
+    /// A known protocol bug for the core to commit, so that a test harness
+    /// can show it catches it. Test-only: it exists with the `planted-bugs`
+    /// feature alone, which no normal build enables. Default: `None`.
+    #[cfg(feature = "planted-bugs")]
+    pub planted_bug: Option<PlantedBug>,
+}
+
+/// A known protocol bug the core commits when [`Config::planted_bug`] names
+/// it (test-only: with the `planted-bugs` feature alone). Each is a few lines
+/// in the core, marked `Planted bug (test-only)`; a simulator that checks
+/// Raft's properties must catch every one.
+#[cfg(feature = "planted-bugs")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlantedBug {
+    /// A node grants its vote to a second candidate in one term (breaks
+    /// Raft §5.2's one vote per term).
+    VoteTwiceInOneTerm,
+    /// A leader commits an entry of an earlier term by counting its replicas
+    /// (skips Raft §5.4.2's check that the entry is of the current term).
+    CommitEarlierTermByCounting,
+    /// A follower drops the matching, uncommitted entries that follow a stale
+    /// AppendEntries batch (Raft §5.3 drops only conflicting entries).
+    TruncateMatchingEntries,
+    /// A follower's AppendEntries answers leave in
+    /// [`Ready::messages`](crate::Ready::messages), before the entries they
+    /// acknowledge are durable.
+    AnswerBeforePersisting,
+    /// A follower installs an InstallSnapshot at or below its commit index
+    /// (checking only its own snapshot's index) and hands it to the service,
+    /// which moves backward.
+    SnapshotBelowCommitIndex,
+    /// A leader sends no heartbeats to a follower in the snapshot state, whose
+    /// election timer then runs out while a slow snapshot is on its way
+    /// (the L1-a gap).
+    NoHeartbeatDuringSnapshot,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl PlantedBug {
+    /// Every planted bug, in declaration order.
+    pub const ALL: [PlantedBug; 6] = [
+        PlantedBug::VoteTwiceInOneTerm,
+        PlantedBug::CommitEarlierTermByCounting,
+        PlantedBug::TruncateMatchingEntries,
+        PlantedBug::AnswerBeforePersisting,
+        PlantedBug::SnapshotBelowCommitIndex,
+        PlantedBug::NoHeartbeatDuringSnapshot,
+    ];
 }
 
 /// Default real time per tick.
@@ -92,6 +140,8 @@ impl Config {
             max_uncommitted_entries: DEFAULT_MAX_UNCOMMITTED_ENTRIES,
             max_uncommitted_bytes: DEFAULT_MAX_UNCOMMITTED_BYTES,
             seed: 0x9E37_79B9_7F4A_7C15 ^ id.0,
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
         }
     }
 

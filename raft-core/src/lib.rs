@@ -25,6 +25,13 @@
 //! Not here: sockets, files and wire encodings (the persister's and the
 //! transport's business), and membership changes.
 //!
+//! # Features
+//!
+//! - `planted-bugs` (off by default, test-only): adds
+//!   `Config::planted_bug` and `PlantedBug`, known protocol bugs the core can
+//!   be configured to commit, so that `raft-testkit`'s simulator can show it
+//!   catches each one. No normal build enables it.
+//!
 //! # Example
 //!
 //! A one-node cluster over the in-process transport and the memory persister:
@@ -90,6 +97,8 @@ mod status;
 mod step;
 
 pub use crate::applied::Applied;
+#[cfg(feature = "planted-bugs")]
+pub use crate::config::PlantedBug;
 pub use crate::config::{
     Config, DEFAULT_ELECTION_TICKS_MAX, DEFAULT_ELECTION_TICKS_MIN, DEFAULT_HEARTBEAT_TICKS,
     DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_MAX_INFLIGHT_APPENDS, DEFAULT_MAX_INFLIGHT_BYTES,

@@ -170,7 +170,10 @@ pub struct Raft {
     /// Followers with something new to send at the next [`Raft::ready`]: new
     /// entries, or an answer that opened the window.
     to_replicate: BTreeSet<NodeId>,
-    /// The leader's payload bytes past the commit index.
+    /// The leader's last index when it took the lead: the entries after it
+    /// are its own, those up to it a predecessor's.
+    term_start_index: Index,
+    /// The payload bytes of the leader's own entries past the commit index.
     /// Invariant: 0 unless leader.
     uncommitted_bytes: u64,
 
@@ -213,6 +216,7 @@ impl Raft {
             votes: BTreeSet::new(),
             progress: BTreeMap::new(),
             to_replicate: BTreeSet::new(),
+            term_start_index: Index(0),
             uncommitted_bytes: 0,
             counters: Counters::default(),
             pending: PendingUpdate::default(),
@@ -279,6 +283,15 @@ impl Raft {
                     return Err(RaftError::UnknownPeer(from));
                 }
                 let response = self.handle_request(request);
+                // Planted bug (test-only): an AppendEntries answer leaves before
+                // the entries it acknowledges are durable.
+                #[cfg(feature = "planted-bugs")]
+                if matches!(response, Response::Append(_))
+                    && self.config.planted_bug == Some(crate::PlantedBug::AnswerBeforePersisting)
+                {
+                    self.messages.push(Outgoing::Response { to: from, id, response });
+                    return Ok(());
+                }
                 self.persisted_messages.push(Outgoing::Response { to: from, id, response });
             }
             Message::Response { from, sent, response } => {
@@ -328,10 +341,15 @@ impl Raft {
     }
 
     /// Whether a leader would refuse a command of `size` bytes (as
-    /// [`Config::max_bytes_per_append`] counts them) as busy: its uncommitted
-    /// entries or bytes are at their bounds.
+    /// [`Config::max_bytes_per_append`] counts them) as busy: its own
+    /// uncommitted entries or bytes are at their bounds.
+    ///
+    /// Only the entries the leader appended in its term count: those of
+    /// earlier terms commit only once one of its own does (Raft §5.4.2), so
+    /// counting them could refuse the very entry that would commit them.
     pub fn is_busy(&self, size: u64) -> bool {
-        let uncommitted = self.log.last_index().0.saturating_sub(self.commit_index.0);
+        let own_from = self.commit_index.max(self.term_start_index);
+        let uncommitted = self.log.last_index().0.saturating_sub(own_from.0);
         uncommitted >= self.config.max_uncommitted_entries
             || self.uncommitted_bytes + size > self.config.max_uncommitted_bytes
     }

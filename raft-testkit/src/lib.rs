@@ -24,6 +24,10 @@
 //!   gives [`CheckResult::Unknown`] rather than hang), with the lab's
 //!   versioned key/value model [`KvModel`] and, on request, a self-contained
 //!   HTML timeline of a history ([`write_visualization`]).
+//! - [`Simulation`]: a deterministic simulator of a whole cluster of
+//!   `raft-core`'s [`Raft`](raft_core::Raft) cores in virtual time, under
+//!   seeded faults, checking Raft's properties after every step; [`Sweep`]
+//!   runs many seeds. `SIMULATOR.md` and the `simulate` command tell more.
 //!
 //! The lab tests live under `tests/` (`lab_3a.rs` to `lab_3d.rs`); each prints
 //! the lab's lines (`cargo test -p raft-testkit --test lab_3a -- --nocapture`;
@@ -50,6 +54,9 @@
 //! Not here: the Raft protocol itself, and key/value semantics beyond the
 //! checker's model.
 //!
+//! Feature `planted-bugs` (test-only, off by default): the simulator can run
+//! cores with `raft-core`'s planted bugs, to show it catches them.
+//!
 //! ```
 //! use raft_testkit::{Command, Index, Tester};
 //!
@@ -71,6 +78,7 @@
 mod linearizability;
 mod network;
 mod service_tester;
+mod sim;
 mod sim_transport;
 mod tester;
 
@@ -82,6 +90,12 @@ pub use crate::linearizability::{VISUALIZATION_FILE_VARIABLE, VISUALIZATION_POLI
 pub use crate::linearizability::{VisualizationPolicyError, visualization_path};
 pub use crate::network::{Network, Service};
 pub use crate::service_tester::{ClientEnds, ServerStart, ServiceServer, ServiceTester};
+pub use crate::sim::{DEFAULT_FAULT_DURATION, DEFAULT_HEALING_BOUND, MAX_NODES};
+pub use crate::sim::{Failure, RunCounters, RunReport, Violation, shrink_faults};
+pub use crate::sim::{FaultMix, Simulation, SimulationConfig, SimulationError, VirtualTime};
+pub use crate::sim::{Sweep, SweepReport};
+#[cfg(feature = "planted-bugs")]
+pub use crate::sim::{planted_bug_name, planted_bug_named};
 pub use crate::sim_transport::SimTransport;
 pub use crate::tester::{Command, RAFT_ELECTION_TIMEOUT, SEED_VARIABLE, SNAPSHOT_INTERVAL, Tester};
 pub use raft_core::{Index, Node, Proposal, Term};

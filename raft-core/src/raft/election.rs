@@ -42,6 +42,9 @@ impl Raft {
             self.become_follower(request.term, None);
         }
         let free = self.voted_for.is_none() || self.voted_for == Some(request.candidate);
+        // Planted bug (test-only): a second candidate in the term gets a vote too.
+        #[cfg(feature = "planted-bugs")]
+        let free = free || self.config.planted_bug == Some(crate::PlantedBug::VoteTwiceInOneTerm);
         let up_to_date = (request.last_log_term, request.last_log_index)
             >= (self.log.last_term(), self.log.last_index());
         let granted = request.term == self.term && free && up_to_date;
@@ -74,7 +77,8 @@ impl Raft {
         self.votes.clear();
         let last = self.log.last_index();
         self.progress = self.peers.iter().map(|&peer| (peer, Progress::new(last))).collect();
-        self.uncommitted_bytes = self.payload_bytes(self.commit_index, last);
+        self.term_start_index = last;
+        self.uncommitted_bytes = 0;
         self.heartbeat_elapsed = 0;
         self.broadcast_heartbeat();
         self.maybe_commit();

@@ -98,6 +98,18 @@ impl Raft {
             }
             self.pending.append(new_entries);
         }
+        // Planted bug (test-only): the matching, uncommitted entries that
+        // follow a stale batch are dropped (Raft §5.3 drops only conflicts).
+        #[cfg(feature = "planted-bugs")]
+        if self.config.planted_bug == Some(crate::PlantedBug::TruncateMatchingEntries)
+            && match_index > prev_log_index
+            && match_index >= self.commit_index
+            && match_index < self.log.last_index()
+            && self.log.truncate_from(match_index.next()).is_ok()
+        {
+            self.pending.truncate_from(match_index.next());
+            self.persisted_index = self.persisted_index.min(match_index);
+        }
         if request.leader_commit > self.commit_index {
             self.commit_index = request.leader_commit.min(match_index).max(self.commit_index);
         }

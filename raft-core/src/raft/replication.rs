@@ -59,6 +59,14 @@ impl Raft {
     ///   leader ignores, and its election timer restarts all the same.
     fn heartbeat(&mut self, peer: NodeId) {
         let Some(progress) = self.progress.get(&peer) else { return };
+        // Planted bug (test-only): a follower awaiting its snapshot hears
+        // nothing, so its election timer runs out (L1-a).
+        #[cfg(feature = "planted-bugs")]
+        if progress.state == ProgressState::Snapshot
+            && self.config.planted_bug == Some(crate::PlantedBug::NoHeartbeatDuringSnapshot)
+        {
+            return;
+        }
         let after = match progress.state {
             ProgressState::Probe if progress.probe_sent => return,
             ProgressState::Probe => return self.send_append(peer),
@@ -269,8 +277,15 @@ impl Raft {
             .collect();
         matches.sort_unstable_by(|a, b| b.cmp(a));
         let candidate = matches[self.quorum() - 1];
-        if candidate > self.commit_index && self.log.term(candidate) == Some(self.term) {
-            let released = self.payload_bytes(self.commit_index, candidate);
+        let of_this_term = self.log.term(candidate) == Some(self.term);
+        // Planted bug (test-only): an earlier term's entry commits by counting
+        // replicas, without Raft §5.4.2's current-term check.
+        #[cfg(feature = "planted-bugs")]
+        let of_this_term = of_this_term
+            || self.config.planted_bug == Some(crate::PlantedBug::CommitEarlierTermByCounting);
+        if candidate > self.commit_index && of_this_term {
+            let own_from = self.commit_index.max(self.term_start_index);
+            let released = self.payload_bytes(own_from, candidate);
             self.uncommitted_bytes = self.uncommitted_bytes.saturating_sub(released);
             self.commit_index = candidate;
         }

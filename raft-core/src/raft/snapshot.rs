@@ -62,7 +62,17 @@ impl Raft {
         self.reset_election_timer();
         let index = request.last_included_index;
         let term = request.last_included_term;
-        if index <= self.commit_index || term > request.term {
+        let covered = index <= self.commit_index;
+        // Planted bug (test-only): only the node's own snapshot is checked, so
+        // one at or below the commit index is installed and handed over.
+        #[cfg(feature = "planted-bugs")]
+        let covered =
+            if self.config.planted_bug == Some(crate::PlantedBug::SnapshotBelowCommitIndex) {
+                index <= self.snapshot.index
+            } else {
+                covered
+            };
+        if covered || term > request.term {
             // The log already holds (or a snapshot already covers) all of it;
             // or the snapshot claims a term its sender has not reached.
             return SnapshotResponse { term: self.term };
@@ -80,7 +90,15 @@ impl Raft {
         };
         self.snapshot = Snapshot { index, term, data: request.data };
         self.pending.snapshot(self.snapshot.clone(), tail);
+        #[cfg(not(feature = "planted-bugs"))]
         debug_assert!(index > self.applied_index, "a snapshot must move the service forward");
+        // Planted bug (test-only): the assertion lets the backward snapshot through.
+        #[cfg(feature = "planted-bugs")]
+        debug_assert!(
+            index > self.applied_index
+                || self.config.planted_bug == Some(crate::PlantedBug::SnapshotBelowCommitIndex),
+            "a snapshot must move the service forward"
+        );
         self.commit_index = index;
         self.applied_index = index;
         self.committed.push(Applied::Snapshot { index, term, data: self.snapshot.data.clone() });

@@ -597,3 +597,38 @@ fn a_follower_in_probe_costs_one_message_per_heartbeat_while_unreachable() {
     let other = 3 - leader - unreachable;
     assert_eq!(cluster.commands(other).len(), 20);
 }
+
+/// Found by the simulator: a leader whose log held `max_uncommitted_entries`
+/// entries of earlier terms past its commit index (after a restart of the
+/// whole cluster, the commit index starts again from the snapshot's) refused
+/// every proposal as busy, and so never appended the entry of its own term
+/// that would commit them (Raft §5.4.2): nothing committed again.
+#[test]
+fn a_leader_with_a_full_backlog_of_earlier_terms_still_commits() {
+    const BOUND: u64 = 5;
+    let backlog: Vec<Entry> =
+        (1..=BOUND).map(|index| Entry::new(Index(index), Term(1), vec![index as u8])).collect();
+    let mut cluster = Cluster::new(3);
+    cluster.nodes = (0..3)
+        .map(|id| {
+            let mut config = new_test_config(id, 3);
+            config.max_uncommitted_entries = BOUND;
+            let state = PersistedState {
+                hard_state: HardState { term: Term(1), voted_for: None },
+                snapshot: None,
+                entries: backlog.clone(),
+            };
+            Raft::new(config, state).unwrap()
+        })
+        .collect();
+    let leader = cluster.elect();
+    assert_eq!(cluster.nodes[leader].commit_index(), Index(0), "nothing is known committed yet");
+    let (index, _) = cluster.nodes[leader]
+        .propose(vec![6])
+        .expect("the leader's first entry of its term is not refused as busy");
+    assert_eq!(index, Index(BOUND + 1));
+    cluster.tick(20);
+    for node in 0..3 {
+        assert_eq!(cluster.commands(node).len() as u64, BOUND + 1, "node {node} is stuck");
+    }
+}

@@ -1,0 +1,148 @@
+//! [`SimulationConfig`]: what a simulation runs (cluster size, fault mix,
+//! how long), everything a replay needs besides the seed.
+
+use std::time::Duration;
+
+#[cfg(feature = "planted-bugs")]
+use raft_core::PlantedBug;
+
+use crate::sim::{FaultMix, SimulationError};
+
+/// The default length of the fault phase.
+pub const DEFAULT_FAULT_DURATION: Duration = Duration::from_secs(10);
+/// The default bound on convergence once the faults stop.
+pub const DEFAULT_HEALING_BOUND: Duration = Duration::from_secs(30);
+/// The most nodes a simulation runs.
+pub const MAX_NODES: usize = 9;
+
+/// What one simulation runs. With a seed it determines the run, bit for bit.
+///
+/// The seed draws the rest from the [`faults`](Self::faults) mix: the
+/// network's latency, loss and duplication, the disks' speeds, the fault
+/// schedule, the client's rate, how often services snapshot, and the core's
+/// batch and window bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimulationConfig {
+    /// Nodes in the cluster. 3, 5 and 7 are the sizes tested; 1 to
+    /// [`MAX_NODES`] run. Default: 3.
+    pub nodes: usize,
+    /// The faults injected. Default: [`FaultMix::Chaos`].
+    pub faults: FaultMix,
+    /// How long faults are injected, in virtual time, before everything is
+    /// healed. Default: [`DEFAULT_FAULT_DURATION`] (10 s). Minimum: one tick
+    /// (10 ms).
+    pub fault_duration: Duration,
+    /// How long the healed cluster has, in virtual time, to elect a leader and
+    /// bring every node up to its commit index (the liveness check).
+    /// Default: [`DEFAULT_HEALING_BOUND`] (30 s). Minimum: 1 s.
+    pub healing_bound: Duration,
+    /// Overrides every core's
+    /// [`max_bytes_per_append`](raft_core::Config::max_bytes_per_append)
+    /// (at least 64, which fits every command the client makes). Default: `None` (the
+    /// seed draws 64, 512 bytes or the core's default).
+    pub max_bytes_per_append: Option<u64>,
+    /// Overrides every core's
+    /// [`max_inflight_appends`](raft_core::Config::max_inflight_appends).
+    /// Default: `None` (the seed draws 1, 4 or the core's default, 256).
+    pub max_inflight_appends: Option<usize>,
+    /// Overrides every core's
+    /// [`max_uncommitted_entries`](raft_core::Config::max_uncommitted_entries),
+    /// the leader's backpressure bound. Default: `None` (the core's default,
+    /// 65,536, which a run never reaches).
+    pub max_uncommitted_entries: Option<u64>,
+    /// A known bug for every node's core to commit (test-only: with the
+    /// `planted-bugs` feature). Default: `None`.
+    #[cfg(feature = "planted-bugs")]
+    pub planted_bug: Option<PlantedBug>,
+}
+
+impl SimulationConfig {
+    /// `nodes` nodes under `faults`, with the other settings at their
+    /// defaults.
+    pub fn new(nodes: usize, faults: FaultMix) -> SimulationConfig {
+        SimulationConfig {
+            nodes,
+            faults,
+            fault_duration: DEFAULT_FAULT_DURATION,
+            healing_bound: DEFAULT_HEALING_BOUND,
+            max_bytes_per_append: None,
+            max_inflight_appends: None,
+            max_uncommitted_entries: None,
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
+        }
+    }
+
+    /// Checks every documented limit.
+    ///
+    /// # Errors
+    /// [`SimulationError::InvalidConfig`] naming the first setting out of
+    /// range.
+    pub fn validate(&self) -> Result<(), SimulationError> {
+        if self.nodes == 0 || self.nodes > MAX_NODES {
+            return Err(SimulationError::InvalidConfig("nodes must be from 1 to 9"));
+        }
+        if self.fault_duration < Duration::from_millis(10) {
+            return Err(SimulationError::InvalidConfig("fault_duration must be at least 10 ms"));
+        }
+        if self.max_bytes_per_append.is_some_and(|bytes| bytes < 64) {
+            return Err(SimulationError::InvalidConfig("max_bytes_per_append must be at least 64"));
+        }
+        if self.max_inflight_appends == Some(0) {
+            return Err(SimulationError::InvalidConfig("max_inflight_appends must be at least 1"));
+        }
+        if self.max_uncommitted_entries == Some(0) {
+            return Err(SimulationError::InvalidConfig(
+                "max_uncommitted_entries must be at least 1",
+            ));
+        }
+        if self.healing_bound < Duration::from_secs(1) {
+            return Err(SimulationError::InvalidConfig("healing_bound must be at least 1 s"));
+        }
+        Ok(())
+    }
+
+    /// The command line that replays `seed` under this configuration, with
+    /// `extra` flags after it (`--trace`, for one).
+    pub fn replay_command(&self, seed: u64, extra: &str) -> String {
+        let mut command = String::from("cargo run --release -p raft-testkit");
+        #[cfg(feature = "planted-bugs")]
+        if self.planted_bug.is_some() {
+            command.push_str(" --features planted-bugs");
+        }
+        command.push_str(&format!(
+            " --bin simulate -- --replay {seed} --nodes {} --faults {}",
+            self.nodes, self.faults
+        ));
+        if self.fault_duration != DEFAULT_FAULT_DURATION {
+            command.push_str(&format!(" --seconds {}", self.fault_duration.as_secs_f64()));
+        }
+        if self.healing_bound != DEFAULT_HEALING_BOUND {
+            command.push_str(&format!(" --healing-bound {}", self.healing_bound.as_secs_f64()));
+        }
+        if let Some(bytes) = self.max_bytes_per_append {
+            command.push_str(&format!(" --max-bytes-per-append {bytes}"));
+        }
+        if let Some(appends) = self.max_inflight_appends {
+            command.push_str(&format!(" --max-inflight-appends {appends}"));
+        }
+        if let Some(entries) = self.max_uncommitted_entries {
+            command.push_str(&format!(" --max-uncommitted-entries {entries}"));
+        }
+        #[cfg(feature = "planted-bugs")]
+        if let Some(bug) = self.planted_bug {
+            command.push_str(&format!(" --planted-bug {}", crate::sim::planted_bug_name(bug)));
+        }
+        if !extra.is_empty() {
+            command.push(' ');
+            command.push_str(extra);
+        }
+        command
+    }
+}
+
+impl Default for SimulationConfig {
+    fn default() -> SimulationConfig {
+        SimulationConfig::new(3, FaultMix::Chaos)
+    }
+}
