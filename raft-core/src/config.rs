@@ -44,13 +44,16 @@ pub struct Config {
     /// window is full once it holds this many. Default: 64 MiB. Minimum:
     /// `max_bytes_per_append`.
     pub max_inflight_bytes: u64,
-    /// The most entries a leader holds past its commit index; past it,
-    /// propose says [`ProposeError::Busy`](crate::ProposeError::Busy).
+    /// The most entries of its own term a leader holds past its commit
+    /// index; past it, propose says
+    /// [`ProposeError::Busy`](crate::ProposeError::Busy). Entries of earlier
+    /// terms do not count: they commit only under one of the leader's own.
     /// Default: 65,536. Minimum: 1.
     pub max_uncommitted_entries: u64,
-    /// The most bytes of entries a leader holds past its commit index,
-    /// counted as [`max_bytes_per_append`](Self::max_bytes_per_append) counts
-    /// them. Default: 256 MiB. Minimum: `max_bytes_per_append`.
+    /// The most bytes of entries of its own term a leader holds past its
+    /// commit index, counted as
+    /// [`max_bytes_per_append`](Self::max_bytes_per_append) counts them.
+    /// Default: 256 MiB. Minimum: `max_bytes_per_append`.
     pub max_uncommitted_bytes: u64,
     /// The seed of the core's random number generator (election jitter), so a
     /// run can be replayed. Default: derived from `id`.
