@@ -297,6 +297,15 @@ fn submit_nulls(test: &RsmTest, count: usize) -> crossbeam_channel::Receiver<Ins
     returned
 }
 
+/// Waits for `count` submits to return within the lab's 11 s.
+fn every_submit_returns(returned: &crossbeam_channel::Receiver<Instant>, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(11);
+    for _ in 0..count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(returned.recv_timeout(left).is_ok(), "Submit didn't stop after shutdown");
+    }
+}
+
 #[test]
 fn shutdown_4a() {
     const SUBMITS: usize = 100;
@@ -306,11 +315,7 @@ fn shutdown_4a() {
     let returned = submit_nulls(&test, SUBMITS);
     thread::sleep(Duration::from_millis(20));
     test.shutdown_servers();
-    let deadline = Instant::now() + Duration::from_secs(11);
-    for _ in 0..SUBMITS {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(returned.recv_timeout(left).is_ok(), "Submit didn't stop after shutdown");
-    }
+    every_submit_returns(&returned, SUBMITS);
     test.tester.end();
 }
 
@@ -333,11 +338,7 @@ fn restart_submit_4a() {
     let returned = submit_nulls(&test, SUBMITS);
     thread::sleep(Duration::from_millis(20));
     test.shutdown_servers();
-    let deadline = Instant::now() + Duration::from_secs(11);
-    for _ in 0..SUBMITS {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(returned.recv_timeout(left).is_ok(), "Submit didn't stop after shutdown");
-    }
+    every_submit_returns(&returned, SUBMITS);
 
     // Nothing committed is lost: the count goes on from where it was.
     test.tester.start_servers();
