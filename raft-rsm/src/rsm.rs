@@ -94,13 +94,28 @@ impl<S: StateMachine> Rsm<S> {
         })?;
         // The handle resolves once the entry commits here, or is lost to
         // another (truncated away, or another entry committed at its index).
+        // A leader deposed meanwhile may hold the entry a long time without
+        // either (the new leader has nothing at that index yet): the submit
+        // gives up as soon as the node's term moves on or it stops leading.
         let started = deadline_after(self.inner.config.submit_timeout);
-        let proposal =
-            handle.wait_timeout(self.inner.config.submit_timeout).map_err(|error| match error {
-                ProposalError::Stopped => SubmitError::Stopped,
-                ProposalError::TimedOut => SubmitError::TimedOut,
-                _ => wrong_leader(),
-            })?;
+        let proposal = loop {
+            let slice = time_left(started).min(LEADERSHIP_CHECK_INTERVAL);
+            match handle.wait_timeout(slice) {
+                Ok(proposal) => break proposal,
+                Err(ProposalError::Stopped) => return Err(SubmitError::Stopped),
+                Err(ProposalError::TimedOut) => {
+                    if time_left(started).is_zero() {
+                        return Err(SubmitError::TimedOut);
+                    }
+                    let (term, leading) = node.state();
+                    let accepted_in = handle.try_accepted().map(|proposal| proposal.term);
+                    if !leading || accepted_in.is_some_and(|accepted| term > accepted) {
+                        return Err(wrong_leader());
+                    }
+                }
+                Err(_) => return Err(wrong_leader()),
+            }
+        };
         let (sender, receiver) = bounded(1);
         match self.answers().wait_for(proposal.index, proposal.term, sender) {
             Claim::Ready(answer) => return answer.map_err(|_| wrong_leader()),
@@ -138,6 +153,10 @@ impl<S: StateMachine> Rsm<S> {
         self.inner.answers()
     }
 }
+
+/// How often a waiting submit checks that its node still leads in the term
+/// it took the command in.
+const LEADERSHIP_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 
 /// When a wait of `timeout` from now ends.
 fn deadline_after(timeout: Duration) -> Option<Instant> {

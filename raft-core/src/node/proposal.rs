@@ -191,6 +191,11 @@ impl ProposalHandle {
             .unwrap_or(Err(ProposalError::TimedOut))
     }
 
+    /// Where the leader put the entry, if it has taken it already.
+    pub fn try_accepted(&self) -> Option<Proposal> {
+        self.slot.lock().accepted.clone().and_then(Result::ok)
+    }
+
     /// The outcome, if it is known already.
     pub fn try_outcome(&self) -> Option<Result<Proposal, ProposalError>> {
         self.slot.lock().outcome.clone()
