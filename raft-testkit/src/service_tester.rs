@@ -10,16 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use raft_core::{Config, Node, NodeBuilder};
+use raft_core::{Node, NodeBuilder};
 use raft_persist::{MemPersister, Persister};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 pub use self::client_ends::ClientEnds;
 use crate::tester::{
-    SERIAL, TIME_LIMIT, node_id, random_string, seed_from_environment, server_name,
+    SERIAL, TIME_LIMIT, make_server_ends, random_string, seed_from_environment, server_name,
+    server_node,
 };
-use crate::{Annotation, Network, Service, SimTransport};
+use crate::{Annotation, Network, Service};
 
 /// One server of a replicated service under test: the service's side of the
 /// client RPCs, over a Raft node the tester started for it.
@@ -234,12 +235,7 @@ impl ServiceTester {
             self.shutdown_server(i);
         }
         let network = &self.shared.network;
-        let end_names: Vec<String> =
-            (0..self.shared.n).map(|_| random_string(&mut self.rng(), 20)).collect();
-        for (j, end) in end_names.iter().enumerate() {
-            network.make_end(end);
-            network.connect(end, &server_name(j));
-        }
+        let end_names = make_server_ends(network, &mut self.rng(), self.shared.n);
         let persister = {
             let mut state = self.lock();
             let server = &mut state.servers[i];
@@ -247,12 +243,8 @@ impl ServiceTester {
             server.end_names = end_names.clone();
             Arc::clone(&server.persister)
         };
-        let peers = (0..self.shared.n).map(node_id).collect();
-        let mut config = Config::new(node_id(i), peers);
-        config.seed = self.rng().r#gen();
-        let ends = end_names.into_iter().enumerate().map(|(j, end)| (node_id(j), end)).collect();
-        let transport = SimTransport::new(network, node_id(i), &server_name(i), ends);
-        let builder = Node::builder(config).persister(Arc::clone(&persister)).transport(transport);
+        let seed = self.rng().r#gen();
+        let builder = server_node(network, i, self.shared.n, end_names, &persister, seed);
         let start = ServerStart {
             index: i,
             builder,

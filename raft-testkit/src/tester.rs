@@ -238,11 +238,7 @@ impl Tester {
             self.shutdown_server(i);
         }
         let network = &self.shared.network;
-        let end_names: Vec<String> = (0..self.shared.n).map(|_| self.random_string(20)).collect();
-        for (j, end) in end_names.iter().enumerate() {
-            network.make_end(end);
-            network.connect(end, &server_name(j));
-        }
+        let end_names = make_server_ends(network, &mut self.rng(), self.shared.n);
         let persister = {
             let mut state = self.lock_state();
             state.ledger.reset(i);
@@ -252,14 +248,9 @@ impl Tester {
             Arc::clone(&server.persister)
         };
 
-        let peers = (0..self.shared.n).map(node_id).collect();
-        let mut config = Config::new(node_id(i), peers);
-        config.seed = self.rng().r#gen();
-        let ends = end_names.into_iter().enumerate().map(|(j, end)| (node_id(j), end)).collect();
-        let transport = SimTransport::new(network, node_id(i), &server_name(i), ends);
-        let (node, applied) = Node::builder(config)
-            .persister(Arc::clone(&persister))
-            .transport(transport)
+        let seed = self.rng().r#gen();
+        let builder = server_node(network, i, self.shared.n, end_names, &persister, seed);
+        let (node, applied) = builder
             .start()
             .unwrap_or_else(|error| self.fatal(format!("server {i} failed to start: {error:?}")));
 
@@ -722,6 +713,34 @@ pub(crate) fn server_name(i: usize) -> String {
 
 pub(crate) fn node_id(i: usize) -> NodeId {
     NodeId(i as u64)
+}
+
+/// Fresh ends from a new incarnation of a server to each of the `n`
+/// servers, connected but not yet enabled.
+pub(crate) fn make_server_ends(network: &Network, rng: &mut StdRng, n: usize) -> Vec<String> {
+    let end_names: Vec<String> = (0..n).map(|_| random_string(rng, 20)).collect();
+    for (j, end) in end_names.iter().enumerate() {
+        network.make_end(end);
+        network.connect(end, &server_name(j));
+    }
+    end_names
+}
+
+/// Server `i`'s Raft node of `n`, ready to start: its configuration with
+/// `seed`, `persister`, and a transport over `end_names` (one per server).
+pub(crate) fn server_node(
+    network: &Network,
+    i: usize,
+    n: usize,
+    end_names: Vec<String>,
+    persister: &Arc<MemPersister>,
+    seed: u64,
+) -> raft_core::NodeBuilder {
+    let mut config = Config::new(node_id(i), (0..n).map(node_id).collect());
+    config.seed = seed;
+    let ends = end_names.into_iter().enumerate().map(|(j, end)| (node_id(j), end)).collect();
+    let transport = SimTransport::new(network, node_id(i), &server_name(i), ends);
+    Node::builder(config).persister(Arc::clone(persister)).transport(transport)
 }
 
 /// A random string of `len` URL-safe base64 characters (the lab's
