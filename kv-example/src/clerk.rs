@@ -51,7 +51,7 @@ impl<C: Connection> Clerk<C> {
         match self.until_answered(&request, |_| {}) {
             Reply::Value { value, version } => Ok((value, version)),
             Reply::Failed(error) => Err(error),
-            Reply::Done => Err(KvError::Unavailable),
+            _ => Err(KvError::Unavailable),
         }
     }
 
@@ -68,7 +68,7 @@ impl<C: Connection> Clerk<C> {
             Reply::Done => Ok(()),
             Reply::Failed(KvError::VersionMismatch) if attempts > 1 => Err(KvError::Maybe),
             Reply::Failed(error) => Err(error),
-            Reply::Value { .. } => Err(KvError::Unavailable),
+            _ => Err(KvError::Unavailable),
         }
     }
 

@@ -27,6 +27,23 @@ pub enum Request {
         /// The version the writer last saw.
         version: Version,
     },
+    /// Write `value` whatever the key's version (a missing key is created at
+    /// version 1). Not idempotent: a retry writes again.
+    Set {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: String,
+    },
+    /// Remove the key if its version is `version`, or whatever its version
+    /// when `version` is `None`. A removed key reads as missing and a later
+    /// `Put` at version 0 creates it afresh, counting versions from 1 again.
+    Delete {
+        /// The key.
+        key: String,
+        /// The version the deleter expects, if any.
+        version: Option<Version>,
+    },
 }
 
 /// The answer to a [`Request`].
@@ -39,8 +56,13 @@ pub enum Reply {
         /// Its version.
         version: Version,
     },
-    /// A `Put` applied.
+    /// A `Put` or a `Delete` applied.
     Done,
+    /// A `Set` applied; the key is now at `version`.
+    Written {
+        /// The key's version after the write.
+        version: Version,
+    },
     /// The operation failed.
     Failed(KvError),
 }

@@ -2,13 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Why a `Get` or `Put` did not succeed (the lab's `Err` values other than
+/// Why a `Get`, `Put` or `Delete` did not succeed (the lab's `Err` values other than
 /// `OK`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
 pub enum KvError {
-    /// The key does not exist (`Get`, or a `Put` with a non-zero version on a
-    /// missing key).
+    /// The key does not exist (`Get`, `Delete`, or a `Put` with a non-zero
+    /// version on a missing key).
     #[error("no such key")]
     NoKey,
     /// The `Put`'s version is not the key's version: nothing changed.

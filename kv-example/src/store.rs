@@ -28,6 +28,24 @@ use crate::{KvError, Reply, Request, Version};
 ///     Reply::Value { value: "b".into(), version: 2 }
 /// );
 /// ```
+///
+/// A `Set` writes whatever the version, and a `Delete` removes a key (at a
+/// given version, or any):
+///
+/// ```
+/// use kv_example::{KvError, KvStore, Reply, Request};
+/// use raft_rsm::StateMachine;
+///
+/// let mut store = KvStore::default();
+/// let set = |value: &str| Request::Set { key: "k".into(), value: value.into() };
+/// assert_eq!(store.apply(set("a")), Reply::Written { version: 1 });
+/// assert_eq!(store.apply(set("b")), Reply::Written { version: 2 });
+/// let delete = |version| Request::Delete { key: "k".into(), version };
+/// assert_eq!(store.apply(delete(Some(1))), Reply::Failed(KvError::VersionMismatch));
+/// assert_eq!(store.apply(delete(None)), Reply::Done);
+/// assert_eq!(store.apply(delete(None)), Reply::Failed(KvError::NoKey));
+/// assert_eq!(store.get("k"), None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvStore {
     entries: BTreeMap<String, (String, Version)>,
@@ -72,6 +90,19 @@ impl StateMachine for KvStore {
                 }
                 None => Reply::Failed(KvError::NoKey),
             },
+            Request::Set { key, value } => {
+                let entry = self.entries.entry(key).or_insert_with(|| (String::new(), 0));
+                *entry = (value, entry.1 + 1);
+                Reply::Written { version: entry.1 }
+            }
+            Request::Delete { key, version } => match self.entries.get(&key) {
+                Some((_, current)) if version.is_none_or(|expected| expected == *current) => {
+                    self.entries.remove(&key);
+                    Reply::Done
+                }
+                Some(_) => Reply::Failed(KvError::VersionMismatch),
+                None => Reply::Failed(KvError::NoKey),
+            },
         }
     }
 
@@ -84,3 +115,6 @@ impl StateMachine for KvStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
