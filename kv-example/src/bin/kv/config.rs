@@ -28,6 +28,25 @@ impl Member {
     }
 }
 
+/// The members `kv cluster` starts by default, and the nodes clients ask by
+/// default: node `i` has Raft on 127.0.0.1:700`i` and HTTP on
+/// 127.0.0.1:800`i`.
+pub(crate) fn default_members() -> Vec<Member> {
+    members_from(3, 7001, 8001)
+}
+
+/// `count` members on loopback, node `i` (from 1) with Raft on port
+/// `raft_port + i - 1` and HTTP on `http_port + i - 1`.
+pub(crate) fn members_from(count: u16, raft_port: u16, http_port: u16) -> Vec<Member> {
+    (0..count)
+        .map(|offset| Member {
+            id: NodeId(u64::from(offset) + 1),
+            raft: SocketAddr::from(([127, 0, 0, 1], raft_port.saturating_add(offset))),
+            http: SocketAddr::from(([127, 0, 0, 1], http_port.saturating_add(offset))),
+        })
+        .collect()
+}
+
 /// Why a `--member` value does not parse.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum MemberParseError {
