@@ -91,7 +91,33 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_long_bodies))
         .with_state(app)
+}
+
+/// Answers 413 at once to a request whose declared length is over the
+/// limit, before its body is read. (A body without a declared length is cut
+/// at the limit as it is read.)
+async fn refuse_long_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return too_large().into_response();
+    }
+    next.run(request).await
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+    )
 }
 
 /// An error as the API returns it: a status code and a JSON body
@@ -119,11 +145,7 @@ impl ApiError {
 
     fn from_body(rejection: BytesRejection) -> ApiError {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
-            )
+            too_large()
         } else {
             ApiError::new(rejection.status(), "bad_body", rejection.body_text())
         }
