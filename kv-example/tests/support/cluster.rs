@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -182,6 +182,24 @@ impl Cluster {
         let mut child = self.nodes[node].take().expect("the node runs");
         child.kill().expect("SIGKILL");
         child.wait().expect("reap the node");
+    }
+
+    /// Stops node `node` with SIGTERM and reaps it; SIGKILLs it if it has not
+    /// exited within [`READY_WITHIN`]. Returns how it exited.
+    pub fn terminate(&mut self, node: usize) -> ExitStatus {
+        self.signal(node, Signal::SIGTERM);
+        let mut child = self.nodes[node].take().expect("the node runs");
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for the node") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("node {} did not stop on SIGTERM:\n{}", node + 1, self.log_tail(node));
+            }
+            sleep(POLL);
+        }
     }
 
     /// Starts node `node` again on its data and waits until it answers.
