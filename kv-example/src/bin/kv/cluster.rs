@@ -143,7 +143,7 @@ pub(crate) fn run(args: ClusterArgs) -> Result<(), ClusterError> {
 
     let supervised = supervise(&executable, &members, &mut nodes);
     stop(&mut nodes);
-    println!("kv cluster: stopped");
+    say(format_args!("kv cluster: stopped"));
     supervised
 }
 
@@ -280,6 +280,13 @@ fn stop(nodes: &mut [Supervised]) {
             }
         }
     }
+}
+
+/// Prints a line to standard output, ignoring a closed one (the reader went
+/// away; the cluster still has to stop its nodes).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(io::stdout(), "{line}");
 }
 
 /// The last lines of the file at `path`.
