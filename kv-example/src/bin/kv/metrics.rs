@@ -224,3 +224,36 @@ impl Handler<Request, Response> for CountingHandler {
         self.inner.handle(request, counted);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use raft_persist::MemPersister;
+
+    use super::*;
+
+    #[test]
+    fn saves_are_counted_timed_and_rendered() {
+        let metrics = Arc::new(Metrics::default());
+        let persister = CountingPersister::new(MemPersister::new(), Arc::clone(&metrics));
+        persister.save(&Update::default()).unwrap();
+        persister.save(&Update::default()).unwrap();
+        let status = raft_core::Raft::new(
+            raft_core::Config::new(NodeId(1), vec![NodeId(1)]),
+            persister.load().unwrap(),
+        )
+        .unwrap()
+        .status();
+        let text = metrics.render(&status);
+        assert!(text.contains("\nraft_fsyncs_total 2\n"), "{text}");
+        assert!(text.contains("raft_fsync_seconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
+        assert!(text.contains("raft_fsync_seconds_count 2\n"), "{text}");
+        assert!(text.contains("# TYPE raft_elections_total counter\n"), "{text}");
+    }
+
+    #[test]
+    fn a_message_counts_its_postcard_size_and_the_frame_header() {
+        let bytes = vec![7u8; 100];
+        // A byte string: one length byte, then the bytes.
+        assert_eq!(wire_size(&bytes), 1 + 100 + FRAME_OVERHEAD);
+    }
+}

@@ -153,3 +153,51 @@ impl LeaderLog {
 fn unix_millis() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use raft_core::{Counters, Index, NodeId, Term};
+
+    use super::*;
+
+    fn status(term: u64, leader: Option<u64>) -> Status {
+        Status {
+            id: NodeId(1),
+            term: Term(term),
+            role: Role::Follower,
+            leader: leader.map(NodeId),
+            commit_index: Index(0),
+            applied_index: Index(0),
+            snapshot_index: Index(0),
+            last_index: Index(0),
+            persisted_index: Index(0),
+            progress: Vec::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    #[test]
+    fn the_leader_log_notes_changes_only() {
+        let mut log = LeaderLog::default();
+        log.observe(&status(1, None));
+        log.observe(&status(1, None));
+        log.observe(&status(1, Some(2)));
+        log.observe(&status(1, Some(2)));
+        log.observe(&status(2, Some(3)));
+        let seen: Vec<_> =
+            log.changes().iter().map(|change| (change.term, change.leader)).collect();
+        assert_eq!(seen, [(1, None), (1, Some(2)), (2, Some(3))]);
+    }
+
+    #[test]
+    fn the_leader_log_keeps_the_latest_changes() {
+        let mut log = LeaderLog::default();
+        for term in 0..(LEADER_CHANGES_KEPT as u64 + 5) {
+            log.observe(&status(term, Some(term % 2 + 1)));
+        }
+        let changes = log.changes();
+        assert_eq!(changes.len(), LEADER_CHANGES_KEPT);
+        assert_eq!(changes.last().unwrap().term, LEADER_CHANGES_KEPT as u64 + 4);
+        assert_eq!(changes[0].term, 5);
+    }
+}
