@@ -3,7 +3,8 @@
 //!
 //! - [`KvStore`]: the state machine, `key -> (value, version)`. A `Put`
 //!   applies only at the key's current version (0 creates a missing key),
-//!   which makes retries safe without a table of client ids.
+//!   which makes retries safe without a table of client ids; a `Set` writes
+//!   whatever the version and a `Delete` removes a key.
 //! - [`KvServer`]: one replica, the store replicated through `raft-rsm`'s
 //!   [`Rsm`](raft_rsm::Rsm); every operation, reads included, goes through
 //!   the log.
@@ -14,8 +15,10 @@
 //!
 //! The lab's Lab 4 tests run this service on the simulated network of
 //! `raft-testkit` (`tests/lab_4b.rs`, `tests/lab_4c.rs`), with their
-//! histories checked for linearizability. Not here yet: a cluster binary
-//! with an HTTP API.
+//! histories checked for linearizability. The crate's `kv` binary runs the
+//! service as a real cluster of processes over TCP, with files on disk, an
+//! HTTP API, a status page and metrics (`kv cluster`, `kv serve`), and is
+//! its command-line client and bench (see the workspace README).
 //!
 //! # Example
 //!
