@@ -154,6 +154,9 @@ pub(crate) enum ConfigError {
     /// The HTTP server failed.
     #[error("the http server failed")]
     Serve(#[source] io::Error),
+    /// The node stopped on its own while serving.
+    #[error("the node stopped")]
+    NodeFailed(#[source] raft_core::StopReason),
     /// The async runtime could not be built.
     #[error("could not start the http runtime")]
     Runtime(#[source] io::Error),

@@ -4,11 +4,11 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use kv_example::KvServer;
-use raft_core::{Config, Node, NodeId};
+use raft_core::{Config, Node, NodeId, StopReason};
 use raft_persist::FilePersister;
 use raft_rsm::RsmConfig;
 use raft_transport::{ClusterId, TcpTransport, TransportError};
@@ -100,15 +100,28 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ConfigError> {
         me.raft,
         args.data_dir.display()
     );
+    let failed = Arc::new(Mutex::new(None));
+    let failure = Arc::clone(&failed);
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(http)
             .map_err(|error| listen_error("http", me.http, error))?;
         let watcher = Arc::clone(&app);
+        let failed_stop = Arc::clone(&stop);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(LEADER_WATCH_INTERVAL);
             loop {
                 interval.tick().await;
                 watcher.observe_leader();
+                // A node that stopped on its own (its disk failed) leaves
+                // nothing to serve: the process ends, with an error, so
+                // whoever runs it can start it again.
+                if let Some(reason @ StopReason::PersisterFailed(_)) =
+                    watcher.server.rsm().node().stop_reason()
+                {
+                    *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+                    failed_stop.notify_one();
+                    return;
+                }
             }
         });
         let stopping = server.clone();
@@ -124,6 +137,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ConfigError> {
     });
     server.shutdown();
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(reason) = failure.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        return Err(ConfigError::NodeFailed(reason));
+    }
     eprintln!("kv: node {} stopped", me.id);
     served
 }
