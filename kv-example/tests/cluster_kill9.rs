@@ -148,7 +148,10 @@ fn run_client(client: usize, shared: &Shared) {
 
 #[test]
 fn acknowledged_writes_survive_sigkill_of_leaders_and_followers_and_the_history_is_linearizable() {
-    let mut cluster = Cluster::start(3, &["--submit-timeout-ms", "2000"]);
+    // Snapshots every 64 KiB of Raft state, so restarts recover from a
+    // snapshot and the log after it.
+    let mut cluster =
+        Cluster::start(3, &["--submit-timeout-ms", "2000", "--snapshot-bytes", "65536"]);
     cluster.wait_for_leader(&[0, 1, 2]);
     let shared = Arc::new(Shared {
         origin: Instant::now(),
@@ -230,6 +233,10 @@ fn acknowledged_writes_survive_sigkill_of_leaders_and_followers_and_the_history_
     let history = shared.history.lock().unwrap().clone();
     let maybes = history.iter().filter(|op| op.output == KvOutput::Put(PutOutcome::Maybe)).count();
     let report = check(&KvModel, &history, CHECK_TIME_LIMIT).expect("a well-formed history");
+    let snapshots: Vec<u64> = (0..3)
+        .map(|node| cluster.status(node).unwrap()["snapshot_index"].as_u64().unwrap())
+        .collect();
+    assert!(snapshots.iter().all(|&index| index > 0), "every node snapshotted: {snapshots:?}");
     println!(
         "kill -9 run: {kills} kills ({leaders_killed} of the leader), {} writes acknowledged, \
          {} operations checked ({maybes} with unknown outcome): {:?}",
