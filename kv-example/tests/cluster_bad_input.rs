@@ -129,6 +129,7 @@ fn garbage_on_the_raft_and_http_ports_closes_that_connection_and_crashes_nothing
         let mut answer = Vec::new();
         assert_closed(raft.read_to_end(&mut answer), "raft");
         assert!(answer.is_empty(), "the node answers garbage with nothing, not {answer:?}");
+        wait_for_log(&cluster, node, "not a raft-transport peer");
 
         let mut http = TcpStream::connect(cluster.url(node).trim_start_matches("http://")).unwrap();
         http.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -144,6 +145,16 @@ fn garbage_on_the_raft_and_http_ports_closes_that_connection_and_crashes_nothing
     let status = cluster.status(leader).expect("the leader answers");
     assert_eq!(status["role"], "leader", "garbage did not depose the leader: {status}");
     assert_still_serving(&cluster, "after-garbage");
+}
+
+/// Waits until node `node`'s log says `text` (the reason it gave for
+/// closing a connection).
+fn wait_for_log(cluster: &Cluster, node: usize, text: &str) {
+    let deadline = std::time::Instant::now() + cluster::SETTLE_WITHIN;
+    while !cluster.log_text(node).contains(text) {
+        assert!(std::time::Instant::now() < deadline, "node {} never logged {text:?}", node + 1);
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Writes `bytes` to `address` and reads the answer until the node closes

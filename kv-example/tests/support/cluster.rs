@@ -165,9 +165,14 @@ impl Cluster {
         }
     }
 
+    /// Everything node `node` has logged.
+    pub fn log_text(&self, node: usize) -> String {
+        std::fs::read_to_string(self.log(node)).unwrap_or_default()
+    }
+
     /// The end of node `node`'s log.
     pub fn log_tail(&self, node: usize) -> String {
-        let text = std::fs::read_to_string(self.log(node)).unwrap_or_default();
+        let text = self.log_text(node);
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
