@@ -1,6 +1,7 @@
-//! `kv cluster` itself: it starts three nodes and says where they are,
-//! Ctrl-C (SIGINT) stops it and its nodes cleanly, and running it again on
-//! the same directory resumes from the same data.
+//! `kv cluster` itself: it starts three nodes and says where they are, a
+//! node killed with SIGKILL is started again, Ctrl-C (SIGINT) stops it and
+//! its nodes cleanly, and running it again on the same directory resumes
+//! from the same data.
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -104,7 +105,7 @@ fn read_when_ready(url: &str, key: &str) -> serde_json::Value {
 }
 
 #[test]
-fn ctrl_c_stops_the_cluster_and_its_nodes_and_a_restart_resumes_from_the_same_data() {
+fn a_killed_node_is_restarted_ctrl_c_stops_everything_and_a_restart_resumes_from_the_same_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
@@ -123,6 +124,23 @@ fn ctrl_c_stops_the_cluster_and_its_nodes_and_a_restart_resumes_from_the_same_da
     let _ = read_when_ready(&url, "warm-up");
     let answer = put(&url, "survivor", "still here", None).unwrap();
     assert_eq!(answer.status, 200, "{:?}", answer.body);
+
+    // A node killed with SIGKILL is started again by the supervisor, on its
+    // data.
+    let health = format!("http://127.0.0.1:{}/health", http + 2);
+    let pid = get(&health).unwrap().body["pid"].as_i64().expect("the node's pid");
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    let deadline = Instant::now() + cluster::SETTLE_WITHIN;
+    loop {
+        let now = get(&health).ok().and_then(|answer| answer.body["pid"].as_i64());
+        if now.is_some_and(|now| now != pid) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the killed node was not started again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = read_when_ready(&format!("http://127.0.0.1:{}", http + 2), "survivor");
+    assert_eq!(body["value"], "still here", "{body}");
     interrupt(running);
 
     for node in 0..3u16 {

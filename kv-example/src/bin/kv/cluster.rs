@@ -20,9 +20,16 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How long a node may take to stop after SIGTERM before it is killed.
 const STOP_WITHIN: Duration = Duration::from_secs(10);
 
-/// A node that exits sooner than this after it started is not restarted: it
-/// would most likely fail again the same way.
-const RESTART_AFTER_RUNNING: Duration = Duration::from_secs(3);
+/// A node that exits sooner than this after it started died quickly: it is
+/// started again after a pause that doubles with each quick death in a row.
+const QUICK_DEATH: Duration = Duration::from_secs(3);
+
+/// The pause before restarting a node after its first quick death.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// After this many quick deaths in a row a node is left down: it would most
+/// likely fail again the same way.
+const QUICK_DEATHS_TOLERATED: u32 = 5;
 
 /// How often the supervisor checks its nodes.
 const SUPERVISE_INTERVAL: Duration = Duration::from_millis(200);
@@ -30,7 +37,8 @@ const SUPERVISE_INTERVAL: Duration = Duration::from_millis(200);
 /// Runs a local cluster: each node is this program's `serve` in a child
 /// process, with its data under one directory. Ctrl-C stops them all; running
 /// it again on the same directory resumes from the same data. A node that
-/// dies (say, to `kill -9`) is started again.
+/// dies (say, to `kill -9`) is started again, after a growing pause if it
+/// keeps dying right after it starts.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ClusterArgs {
     /// Where the nodes keep their data, one directory each (DIR/node-1, ...).
@@ -102,6 +110,11 @@ struct Supervised {
     log: PathBuf,
     child: Option<Child>,
     started: Instant,
+    /// Quick deaths in a row (see [`QUICK_DEATH`]).
+    quick_deaths: u32,
+    /// When a node that died is to be started again; `None` while it runs
+    /// or once it is left down.
+    restart_at: Option<Instant>,
 }
 
 /// Starts the cluster and supervises it until Ctrl-C or SIGTERM.
@@ -118,8 +131,15 @@ pub(crate) fn run(args: ClusterArgs) -> Result<(), ClusterError> {
     for member in &members {
         let dir = args.data_dir.join(format!("node-{}", member.id));
         let log = dir.join("serve.log");
-        let mut node =
-            Supervised { member: *member, dir, log, child: None, started: Instant::now() };
+        let mut node = Supervised {
+            member: *member,
+            dir,
+            log,
+            child: None,
+            started: Instant::now(),
+            quick_deaths: 0,
+            restart_at: None,
+        };
         start(&executable, &members, &mut node)?;
         nodes.push(node);
     }
@@ -229,24 +249,45 @@ fn supervise(
                 _ = interval.tick() => {}
             }
             for node in nodes.iter_mut() {
-                let Some(child) = &mut node.child else { continue };
-                let Ok(Some(status)) = child.try_wait() else { continue };
-                node.child = None;
-                let id = node.member.id;
-                if node.started.elapsed() < RESTART_AFTER_RUNNING {
-                    eprintln!(
-                        "kv cluster: node {id} exited ({status}) right after it started; not restarting it (see {})",
-                        node.log.display()
-                    );
-                    continue;
-                }
-                eprintln!("kv cluster: node {id} exited ({status}); restarting it");
-                if let Err(error) = start(executable, members, node) {
-                    eprintln!("kv cluster: {error}");
-                }
+                watch(executable, members, node);
             }
         }
     })
+}
+
+/// Notices that `node` died and schedules its restart, or restarts it when
+/// its time has come.
+fn watch(executable: &Path, members: &[Member], node: &mut Supervised) {
+    let id = node.member.id;
+    if let Some(child) = &mut node.child {
+        let Ok(Some(status)) = child.try_wait() else { return };
+        node.child = None;
+        if node.started.elapsed() < QUICK_DEATH {
+            node.quick_deaths += 1;
+        } else {
+            node.quick_deaths = 0;
+        }
+        if node.quick_deaths >= QUICK_DEATHS_TOLERATED {
+            eprintln!(
+                "kv cluster: node {id} exited ({status}) {} times in a row right after starting; leaving it down (see {})",
+                node.quick_deaths,
+                node.log.display()
+            );
+            return;
+        }
+        let pause = match node.quick_deaths {
+            0 => Duration::ZERO,
+            deaths => FIRST_BACKOFF * 2u32.pow(deaths - 1),
+        };
+        eprintln!("kv cluster: node {id} exited ({status}); restarting it in {pause:?}");
+        node.restart_at = Some(Instant::now() + pause);
+    }
+    if node.restart_at.is_some_and(|at| Instant::now() >= at) {
+        node.restart_at = None;
+        if let Err(error) = start(executable, members, node) {
+            eprintln!("kv cluster: {error}");
+        }
+    }
 }
 
 /// Stops every node: SIGTERM, then SIGKILL for one that does not stop in

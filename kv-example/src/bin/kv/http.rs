@@ -204,7 +204,10 @@ async fn page() -> Response {
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {
-    json_response(StatusCode::OK, &json!({ "ok": true, "id": app.me.id.0 }))
+    json_response(
+        StatusCode::OK,
+        &json!({ "ok": true, "id": app.me.id.0, "pid": std::process::id() }),
+    )
 }
 
 async fn node_status(State(app): State<Arc<App>>) -> Response {
