@@ -16,6 +16,9 @@ use tempfile::TempDir;
 
 type Files = BTreeMap<String, Vec<u8>>;
 
+/// Where the log's header (`RAFTLOG2`) holds the format version.
+const VERSION_BYTE: u64 = 7;
+
 fn entries(indices: std::ops::RangeInclusive<u64>, term: u64) -> Vec<Entry> {
     indices
         .map(|index| Entry::new(Index(index), Term(term), format!("command {index}").into_bytes()))
@@ -188,11 +191,22 @@ fn a_flipped_byte_in_an_earlier_record_is_reported_with_its_offset() {
             );
         }
     }
-    // The rewritten start of the log (magic, base record, hard state and
-    // tail): damage is reported at or before the flipped byte.
+    // The rewritten start of the log (header, base record, hard state and
+    // tail): damage is reported at or before the flipped byte. The header's
+    // last byte is the format version: flipped, `RAFTLOG2` reads as
+    // `RAFTLOG6`, a version this build refuses without changing the file.
     for at in 0..starts[0] {
         let mut damaged = full.clone();
         damaged[at as usize] ^= 0x04;
+        if at == VERSION_BYTE {
+            fs::write(log_path(dir), &damaged).unwrap();
+            assert!(matches!(
+                open_and_load(dir),
+                Err(PersistError::UnsupportedFormat { version: 6, .. })
+            ));
+            assert_eq!(fs::read(log_path(dir)).unwrap(), damaged);
+            continue;
+        }
         let offset = corruption_offset(dir, &log_path(dir), &damaged, at);
         assert!(offset <= at, "byte {at}: reported at {offset}");
     }
