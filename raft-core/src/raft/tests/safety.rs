@@ -402,7 +402,7 @@ impl World {
                 return Ok(());
             }
             if self.members[id].raft.has_ready() {
-                let Ready { messages, update, persisted_messages, committed } =
+                let Ready { messages, update, persisted_messages, committed, reads: _ } =
                     self.members[id].raft.ready();
                 for message in messages {
                     self.post(id, message)?;
@@ -694,7 +694,16 @@ impl World {
     /// The service above node `id` takes one committed item.
     fn apply(&mut self, id: usize, item: Applied) -> Result<(), String> {
         let applied = self.members[id].service.len() as u64;
+        // A leader's no-op applies as an empty command, which no client's
+        // command is.
+        let item = match item {
+            Applied::Noop { index, term } => {
+                Applied::Command { index, term, data: Vec::new().into() }
+            }
+            item => item,
+        };
         match item {
+            Applied::Noop { .. } => unreachable!("turned into a command above"),
             Applied::Command { index, data, .. } => {
                 if index.0 != applied + 1 {
                     return Err(format!(
