@@ -68,7 +68,9 @@ pub struct Counters {
     /// Times this node stepped down as leader because it had not heard from
     /// a majority within an election timeout (CheckQuorum).
     pub quorum_losses: u64,
-    /// Reads confirmed (ReadIndex or lease) on this node as leader.
+    /// Reads this node confirmed as leader (by a ReadIndex round or its
+    /// lease): each of its own, and one per follower's ReadIndex request,
+    /// however many reads that request carried.
     pub reads_confirmed: u64,
     /// Messages the transport could not send (they did not encode, or were
     /// over its size limit); each is logged at error level. Counted by the
