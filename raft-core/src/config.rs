@@ -76,7 +76,9 @@ pub struct Config {
     /// (a bounded drift), and a pause of the leader's process longer than
     /// the lease can make it serve a stale read. Needs `check_quorum`, whose
     /// stickiness is what keeps other nodes from electing a new leader
-    /// within the lease. Default: `false`.
+    /// within the lease, and `heartbeat_ticks` below
+    /// `election_ticks_min - 1`, so heartbeat rounds renew the lease before
+    /// it runs out. Default: `false`.
     pub lease_reads: bool,
     /// Whether a new leader appends an empty entry of its term (thesis §6.4),
     /// which commits its predecessors' entries at once and lets it serve
@@ -248,6 +250,11 @@ impl Config {
         if self.lease_reads && !self.check_quorum {
             return Err(ConfigError::Contradiction(
                 "lease_reads needs check_quorum: without leader stickiness a new leader can be elected within the lease",
+            ));
+        }
+        if self.lease_reads && self.heartbeat_ticks + 1 >= self.election_ticks_min {
+            return Err(ConfigError::Contradiction(
+                "lease_reads needs heartbeat_ticks below election_ticks_min - 1: a lease lasts election_ticks_min - 1 ticks, and each heartbeat round renews it",
             ));
         }
         Ok(())

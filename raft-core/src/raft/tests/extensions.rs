@@ -278,6 +278,9 @@ fn lease_reads_without_check_quorum_are_a_contradiction() {
     assert!(matches!(config.validate(), Err(crate::ConfigError::Contradiction(_))));
     config.check_quorum = true;
     assert_eq!(config.validate(), Ok(()));
+    // A lease that runs out before the next heartbeat could renew it.
+    config.heartbeat_ticks = config.election_ticks_min - 1;
+    assert!(matches!(config.validate(), Err(crate::ConfigError::Contradiction(_))));
 }
 
 #[test]
