@@ -115,6 +115,12 @@ impl Store {
                 let due = index.0 % SNAPSHOT_EVERY == 0;
                 due.then(|| (index, postcard::to_stdvec(&self.entries).expect("a map encodes")))
             }
+            Applied::Noop { index, term } => {
+                // A new leader's empty entry: nothing to apply.
+                self.applied = index;
+                self.journal.push(format!("#{index} (term {term}): the new leader's no-op"));
+                None
+            }
             Applied::Snapshot { index, term, data } => {
                 // A snapshot replaces the whole state: the node restarted
                 // from one, or the leader sent one because this node was too

@@ -304,6 +304,9 @@ fn difference(after: Counters, before: Counters) -> Counters {
         rejections: after.rejections - before.rejections,
         snapshots_sent: after.snapshots_sent - before.snapshots_sent,
         elections: after.elections - before.elections,
+        pre_votes: after.pre_votes - before.pre_votes,
+        quorum_losses: after.quorum_losses - before.quorum_losses,
+        reads_confirmed: after.reads_confirmed - before.reads_confirmed,
         unsendable: after.unsendable - before.unsendable,
     }
 }

@@ -17,6 +17,15 @@ pub enum Applied {
         /// The command's bytes, as proposed (shared with the log, not copied).
         data: Bytes,
     },
+    /// A leader's no-op entry ([`Config::noop_on_election`](crate::Config::noop_on_election)):
+    /// nothing to apply, but it takes `index`, so the next item has
+    /// `index + 1`.
+    Noop {
+        /// Its log index.
+        index: Index,
+        /// The term of the leader that appended it.
+        term: Term,
+    },
     /// A snapshot that replaces the state machine's state: everything through
     /// `index`. The next command, if any, has index `index + 1`.
     Snapshot {
@@ -30,10 +39,13 @@ pub enum Applied {
 }
 
 impl Applied {
-    /// The index of the command, or the last index the snapshot covers.
+    /// The index of the command or no-op, or the last index the snapshot
+    /// covers.
     pub fn index(&self) -> Index {
         match self {
-            Applied::Command { index, .. } | Applied::Snapshot { index, .. } => *index,
+            Applied::Command { index, .. }
+            | Applied::Noop { index, .. }
+            | Applied::Snapshot { index, .. } => *index,
         }
     }
 }

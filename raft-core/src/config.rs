@@ -55,6 +55,38 @@ pub struct Config {
     /// [`max_bytes_per_append`](Self::max_bytes_per_append) counts them.
     /// Default: 256 MiB. Minimum: `max_bytes_per_append`.
     pub max_uncommitted_bytes: u64,
+    /// PreVote (thesis §9.6): before a real election, a node whose election
+    /// timer ran out asks whether it could win, without bumping its term. A
+    /// node that cannot win (partitioned away, or behind) then leaves the
+    /// term alone, so it does not depose a healthy leader when it rejoins.
+    /// It costs one round of requests per election. Default: `true`.
+    pub pre_vote: bool,
+    /// CheckQuorum with leader stickiness (thesis §6.2, §9.6): a leader that
+    /// has not heard from a majority for `election_ticks_min` ticks steps
+    /// down, so a leader cut off in a minority learns it is stale; and a
+    /// node that heard from a live leader in the last `election_ticks_min`
+    /// ticks (or leads itself) refuses RequestVote and PreVote without
+    /// taking up their term. A leadership transfer sets stickiness aside.
+    /// Default: `true`.
+    pub check_quorum: bool,
+    /// Lease-based reads (thesis §6.4.1): a leader whose heartbeat round
+    /// started less than `election_ticks_min` ticks ago and was answered by
+    /// a majority serves a read at once, without a round of its own. Weaker
+    /// than ReadIndex: it assumes the nodes' clocks run at the same rate
+    /// (a bounded drift), and a pause of the leader's process longer than
+    /// the lease can make it serve a stale read. Needs `check_quorum`, whose
+    /// stickiness is what keeps other nodes from electing a new leader
+    /// within the lease, and `heartbeat_ticks` below
+    /// `election_ticks_min - 1`, so heartbeat rounds renew the lease before
+    /// it runs out. Default: `false`.
+    pub lease_reads: bool,
+    /// Whether a new leader appends an empty entry of its term (thesis §6.4),
+    /// which commits its predecessors' entries at once and lets it serve
+    /// reads without waiting for a client's write. The apply side shows it
+    /// as [`Applied::Noop`](crate::Applied::Noop), so applied indices stay
+    /// contiguous. Off for the MIT lab's tests, which count indices exactly.
+    /// Default: `true`.
+    pub noop_on_election: bool,
     /// The seed of the core's random number generator (election jitter), so a
     /// run can be replayed. Default: derived from `id`.
     pub seed: u64,
@@ -142,16 +174,32 @@ impl Config {
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
             max_uncommitted_entries: DEFAULT_MAX_UNCOMMITTED_ENTRIES,
             max_uncommitted_bytes: DEFAULT_MAX_UNCOMMITTED_BYTES,
+            pre_vote: true,
+            check_quorum: true,
+            lease_reads: false,
+            noop_on_election: true,
             seed: 0x9E37_79B9_7F4A_7C15 ^ id.0,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
     }
 
-    /// Checks every documented limit.
+    /// Checks every documented limit, and that the settings do not
+    /// contradict each other.
+    ///
+    /// ```
+    /// use raft_core::{Config, ConfigError, NodeId};
+    ///
+    /// let mut config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2), NodeId(3)]);
+    /// assert_eq!(config.validate(), Ok(()));
+    /// config.lease_reads = true;
+    /// config.check_quorum = false;
+    /// assert!(matches!(config.validate(), Err(ConfigError::Contradiction(_))));
+    /// ```
     ///
     /// # Errors
-    /// [`ConfigError`] naming the first setting out of range.
+    /// [`ConfigError`] naming the first setting out of range, or the first
+    /// contradiction.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.peers.is_empty() {
             return Err(ConfigError::NoPeers);
@@ -197,6 +245,16 @@ impl Config {
         if self.max_uncommitted_bytes < self.max_bytes_per_append {
             return Err(ConfigError::OutOfRange(
                 "max_uncommitted_bytes must be at least max_bytes_per_append",
+            ));
+        }
+        if self.lease_reads && !self.check_quorum {
+            return Err(ConfigError::Contradiction(
+                "lease_reads needs check_quorum: without leader stickiness a new leader can be elected within the lease",
+            ));
+        }
+        if self.lease_reads && self.heartbeat_ticks + 1 >= self.election_ticks_min {
+            return Err(ConfigError::Contradiction(
+                "lease_reads needs heartbeat_ticks below election_ticks_min - 1: a lease lasts election_ticks_min - 1 ticks, and each heartbeat round renews it",
             ));
         }
         Ok(())

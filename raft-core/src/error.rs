@@ -1,5 +1,5 @@
 //! The errors of `raft-core`: [`ConfigError`], [`RaftError`],
-//! [`ProposeError`], [`NodeError`].
+//! [`ProposeError`], [`TransferError`], [`ReadError`], [`NodeError`].
 
 use raft_log::{Index, NodeId};
 
@@ -19,6 +19,9 @@ pub enum ConfigError {
     /// A numeric setting breaks its documented limit.
     #[error("{0}")]
     OutOfRange(&'static str),
+    /// Two settings contradict each other.
+    #[error("{0}")]
+    Contradiction(&'static str),
 }
 
 /// Why a proposal was not accepted.
@@ -45,10 +48,60 @@ pub enum ProposeError {
     /// again once some commit.
     #[error("too many uncommitted entries; try again later")]
     Busy,
+    /// The leader is handing its lead to `to`
+    /// ([`Raft::transfer_leadership`](crate::Raft::transfer_leadership)) and
+    /// takes no new commands meanwhile.
+    #[error("leadership is being transferred to node {to}")]
+    Transferring {
+        /// The node taking the lead.
+        to: NodeId,
+    },
     /// The node was shut down, or stopped on a failure
     /// ([`Node::stop_reason`](crate::Node::stop_reason) says which).
     #[error("the node is shut down")]
     Shutdown,
+}
+
+/// Why a leadership transfer could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// This node is not the leader; `leader_hint` is the leader it last heard
+    /// from, if any.
+    #[error("not the leader (leader hint: {leader_hint:?})")]
+    NotLeader {
+        /// The leader this node last heard from in its current term.
+        leader_hint: Option<NodeId>,
+    },
+    /// The target is not a member of the cluster.
+    #[error("node {0} is not a peer")]
+    UnknownPeer(NodeId),
+    /// The node was shut down.
+    #[error("the node is shut down")]
+    Shutdown,
+}
+
+/// Why a read index could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// No leader is known to ask, or the node asked is not the leader;
+    /// `leader_hint` is the leader it last heard from, if any.
+    #[error("not the leader (leader hint: {leader_hint:?})")]
+    NotLeader {
+        /// The leader this node last heard from in its current term.
+        leader_hint: Option<NodeId>,
+    },
+    /// The leader lost its lead (or the request to it failed) before it
+    /// could confirm the read: try again.
+    #[error("leadership changed before the read was confirmed")]
+    LeadershipLost,
+    /// The node was shut down.
+    #[error("the node is shut down")]
+    Shutdown,
+    /// No answer within the time given.
+    #[error("no read index within the time given")]
+    Timeout,
 }
 
 /// An error of the protocol core, [`Raft`](crate::Raft).

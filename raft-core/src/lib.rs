@@ -59,6 +59,8 @@
 //!     }
 //! };
 //! let committed = handle.wait_timeout(Duration::from_secs(5))?;
+//! // The leader's no-op (Config::noop_on_election) came first, at index 1.
+//! assert!(matches!(applied.recv()?, Applied::Noop { .. }));
 //! match applied.recv()? {
 //!     Applied::Command { index, data, .. } => {
 //!         assert_eq!(index, committed.index);
@@ -66,6 +68,11 @@
 //!     }
 //!     other => panic!("expected a command, got {other:?}"),
 //! }
+//!
+//! // A linearizable read without a log write: once the service has applied
+//! // through the read index, its state is up to date.
+//! let read_index = node.read_index().wait_timeout(Duration::from_secs(5))?;
+//! assert!(read_index >= committed.index);
 //! node.shutdown();
 //! assert!(applied.recv().is_err(), "a stopped node delivers nothing more");
 //! # Ok(())
@@ -91,6 +98,7 @@ mod message;
 mod node;
 mod progress;
 mod raft;
+mod read;
 mod ready;
 mod sent;
 mod status;
@@ -104,17 +112,19 @@ pub use crate::config::{
     DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_MAX_INFLIGHT_APPENDS, DEFAULT_MAX_INFLIGHT_BYTES,
     DEFAULT_MAX_UNCOMMITTED_BYTES, DEFAULT_MAX_UNCOMMITTED_ENTRIES, DEFAULT_TICK_INTERVAL,
 };
-pub use crate::error::{ConfigError, NodeError, ProposeError, RaftError};
+pub use crate::error::{ConfigError, NodeError, ProposeError, RaftError, ReadError, TransferError};
 pub use crate::message::{
-    AppendRequest, AppendResponse, Request, Response, SnapshotRequest, SnapshotResponse,
-    VoteRequest, VoteResponse,
+    AppendRequest, AppendResponse, ReadIndexRequest, ReadIndexResponse, Request, Response,
+    SnapshotRequest, SnapshotResponse, TimeoutNowRequest, TimeoutNowResponse, VoteRequest,
+    VoteResponse,
 };
 pub use crate::node::{
-    ApplyReceiver, Node, NodeBuilder, Proposal, ProposalError, ProposalHandle, RecvError,
-    RecvTimeoutError, StopReason, TryRecvError,
+    ApplyReceiver, Node, NodeBuilder, Proposal, ProposalError, ProposalHandle, ReadHandle,
+    RecvError, RecvTimeoutError, StopReason, TryRecvError,
 };
 pub use crate::progress::{PeerProgress, ProgressState};
 pub use crate::raft::Raft;
+pub use crate::read::{ReadId, ReadOutcome};
 pub use crate::ready::{Outgoing, Ready};
 pub use crate::sent::Sent;
 pub use crate::status::{Counters, Role, Status};

@@ -6,7 +6,9 @@ mod deadline;
 mod driver;
 mod event;
 mod mailbox;
+mod oneshot;
 mod proposal;
+mod read;
 mod stop;
 
 use std::collections::{HashMap, VecDeque};
@@ -26,10 +28,15 @@ use self::event::Event;
 use self::mailbox::Mailbox;
 use self::proposal::Slot;
 pub use self::proposal::{Proposal, ProposalError, ProposalHandle};
+pub use self::read::ReadHandle;
+use self::read::ReadSlot;
 use self::stop::Stop;
 pub use self::stop::StopReason;
 use crate::raft::charged_bytes;
-use crate::{Config, NodeError, ProposeError, Raft, Request, Response, Role, Status};
+use crate::{
+    Config, NodeError, ProposeError, Raft, ReadError, Request, Response, Role, Status,
+    TransferError,
+};
 
 /// A handle on a running Raft node. Clones share the node; when the last one
 /// is dropped, the node shuts down.
@@ -170,6 +177,48 @@ impl Node {
         answer.recv().unwrap_or(Err(NodeError::Shutdown))
     }
 
+    /// Asks for a linearizable read's index (ReadIndex, thesis §6.4) without
+    /// writing to the log: once the service has applied through the index
+    /// the handle resolves to, its state reflects every write acknowledged
+    /// before this call. On a follower the read is forwarded to the leader.
+    /// Never blocks; the handle resolves to an error once the node stops.
+    /// See [`Raft::read_index`] for when the leader confirms it.
+    pub fn read_index(&self) -> ReadHandle {
+        self.read_index_batch(1).pop().expect("one handle for one read")
+    }
+
+    /// Asks for `count` read indices at once; reads that reach the leader
+    /// together share one heartbeat round.
+    pub fn read_index_batch(&self, count: usize) -> Vec<ReadHandle> {
+        let slots: Vec<Arc<ReadSlot>> = (0..count).map(|_| Arc::new(ReadSlot::new())).collect();
+        let handles = slots.iter().map(|slot| ReadHandle::new(Arc::clone(slot))).collect();
+        if self.inner.stop.is_stopped() || !self.inner.events.push(Event::Read(slots.clone())) {
+            for slot in slots {
+                slot.set(Err(ReadError::Shutdown));
+            }
+        }
+        handles
+    }
+
+    /// Hands the lead to `to` (thesis §3.10); see
+    /// [`Raft::transfer_leadership`]. Returns once the event loop has taken
+    /// the request in; watch [`Status::transfer`] and [`Status::leader`] for
+    /// how it ends.
+    ///
+    /// # Errors
+    /// [`TransferError::NotLeader`], [`TransferError::UnknownPeer`], or
+    /// [`TransferError::Shutdown`] once stopped.
+    pub fn transfer_leadership(&self, to: NodeId) -> Result<(), TransferError> {
+        if self.inner.stop.is_stopped() {
+            return Err(TransferError::Shutdown);
+        }
+        let (reply, answer) = bounded(1);
+        if !self.inner.events.push(Event::Transfer { to, reply }) {
+            return Err(TransferError::Shutdown);
+        }
+        answer.recv().unwrap_or(Err(TransferError::Shutdown))
+    }
+
     /// The bytes the persisted raft state takes (the lab's `PersistBytes()`).
     pub fn persisted_size(&self) -> u64 {
         self.inner.persister.raft_state_size()
@@ -292,6 +341,8 @@ impl NodeBuilder {
             answers: HashMap::new(),
             next_request: 0,
             proposals: VecDeque::new(),
+            reads: HashMap::new(),
+            next_read: 0,
             unsendable: 0,
         };
         let thread = std::thread::Builder::new()

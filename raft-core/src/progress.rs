@@ -75,6 +75,11 @@ pub(crate) struct Progress {
     pub(crate) sent_commit: Index,
     /// Ticks the follower has gone without hearing of the latest commit.
     pub(crate) commit_lag_ticks: u32,
+    /// The leader's tick count when the follower last answered in the
+    /// leader's term (CheckQuorum).
+    pub(crate) last_heard: u64,
+    /// The highest read round the follower's answers have echoed (ReadIndex).
+    pub(crate) acked_round: u64,
 }
 
 /// The bounds of the replicate state's window.
@@ -102,6 +107,8 @@ impl Progress {
             inflight_bytes: 0,
             sent_commit: Index(0),
             commit_lag_ticks: 0,
+            last_heard: 0,
+            acked_round: 0,
         }
     }
 

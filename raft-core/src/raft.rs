@@ -1,10 +1,13 @@
 //! [`Raft`]: the deterministic protocol core (Raft Figure 2 and §7), public
 //! for drivers that bring their own IO.
 
+mod check_quorum;
 mod election;
 mod follower;
+mod read;
 mod replication;
 mod snapshot;
+mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,13 +17,16 @@ use raft_persist::{HardState, PersistedState, Snapshot};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use self::read::Reads;
+use self::transfer::Transfer;
 use crate::message::MAX_PLAUSIBLE;
 use crate::progress::{Progress, Window};
 use crate::ready::{Outgoing, PendingUpdate, Ready};
 use crate::{
-    Applied, Config, Counters, Message, ProposeError, RaftError, Request, Response, Role, Sent,
-    Status,
+    Applied, Config, Counters, Message, ProposeError, RaftError, ReadOutcome, Request, RequestId,
+    Response, Role, Sent, Status,
 };
+use raft_log::EntryKind;
 
 /// The bytes an entry is charged on top of its data when batches, windows and
 /// the uncommitted bound are measured: its index and term, at most 10 bytes
@@ -162,6 +168,8 @@ pub struct Raft {
     election_timeout: u32,
     /// Ticks since the leader's last heartbeat round.
     heartbeat_elapsed: u32,
+    /// Ticks since the node started: the clock of CheckQuorum and leases.
+    ticks: u64,
 
     /// Votes received as candidate in `term`, this node's own included.
     votes: BTreeSet<NodeId>,
@@ -176,12 +184,17 @@ pub struct Raft {
     /// The payload bytes of the leader's own entries past the commit index.
     /// Invariant: 0 unless leader.
     uncommitted_bytes: u64,
+    /// The leadership transfer in progress. Invariant: `None` unless leader.
+    transfer: Option<Transfer>,
+    /// Reads waiting for a read index, on the leader or forwarded to it.
+    reads: Reads,
 
     counters: Counters,
     pending: PendingUpdate,
     messages: Vec<Outgoing>,
     persisted_messages: Vec<Outgoing>,
     committed: Vec<Applied>,
+    read_outcomes: Vec<ReadOutcome>,
 }
 
 impl Raft {
@@ -213,16 +226,20 @@ impl Raft {
             election_elapsed: 0,
             election_timeout: 0,
             heartbeat_elapsed: 0,
+            ticks: 0,
             votes: BTreeSet::new(),
             progress: BTreeMap::new(),
             to_replicate: BTreeSet::new(),
             term_start_index: Index(0),
             uncommitted_bytes: 0,
+            transfer: None,
+            reads: Reads::default(),
             counters: Counters::default(),
             pending: PendingUpdate::default(),
             messages: Vec::new(),
             persisted_messages: Vec::new(),
             committed: Vec::new(),
+            read_outcomes: Vec::new(),
             config,
             snapshot,
         };
@@ -237,13 +254,19 @@ impl Raft {
         Ok(raft)
     }
 
-    /// Advances time by one tick: an election when a follower or candidate
-    /// hears nothing for its timeout; for a leader, heartbeats to every
-    /// follower when its interval ends (whatever the follower's state), and
-    /// news of a commit to followers that lack it.
+    /// Advances time by one tick: an election (or a PreVote round) when a
+    /// follower or candidate hears nothing for its timeout; for a leader,
+    /// heartbeats to every follower when its interval ends (whatever the
+    /// follower's state), news of a commit to followers that lack it,
+    /// CheckQuorum, and the end of a leadership transfer that ran too long.
     pub fn tick(&mut self) {
+        self.ticks += 1;
         match self.role {
             Role::Leader => {
+                if !self.check_quorum() {
+                    return;
+                }
+                self.tick_transfer();
                 for (&peer, progress) in &mut self.progress {
                     if progress.on_tick() {
                         self.to_replicate.insert(peer);
@@ -257,10 +280,10 @@ impl Raft {
                     self.broadcast_commit();
                 }
             }
-            Role::Follower | Role::Candidate => {
+            Role::Follower | Role::PreCandidate | Role::Candidate => {
                 self.election_elapsed += 1;
                 if self.election_elapsed >= self.election_timeout {
-                    self.campaign();
+                    self.start_election();
                 }
             }
         }
@@ -282,7 +305,9 @@ impl Raft {
                 if !self.peers.contains(&from) {
                     return Err(RaftError::UnknownPeer(from));
                 }
-                let response = self.handle_request(request);
+                let Some(response) = self.handle_request(from, id, request) else {
+                    return Ok(()); // answered later (a ReadIndex waiting for its round)
+                };
                 // Planted bug (test-only): an AppendEntries answer leaves before
                 // the entries it acknowledges are durable.
                 #[cfg(feature = "planted-bugs")]
@@ -317,11 +342,15 @@ impl Raft {
     /// [`ProposeError::TooLarge`] if the command alone exceeds
     /// [`Config::max_bytes_per_append`]; [`ProposeError::Busy`] if the
     /// uncommitted entries or bytes are at [`Config::max_uncommitted_entries`]
-    /// or [`Config::max_uncommitted_bytes`].
+    /// or [`Config::max_uncommitted_bytes`]; [`ProposeError::Transferring`]
+    /// while a leadership transfer is in progress.
     pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<(Index, Term), ProposeError> {
         let data = data.into();
         if self.role != Role::Leader {
             return Err(ProposeError::NotLeader { leader_hint: self.leader });
+        }
+        if let Some(transfer) = &self.transfer {
+            return Err(ProposeError::Transferring { to: transfer.to });
         }
         let size = charged_bytes(&data);
         if size > self.config.max_bytes_per_append {
@@ -330,14 +359,21 @@ impl Raft {
         if self.is_busy(size) {
             return Err(ProposeError::Busy);
         }
-        self.uncommitted_bytes += size;
         let index = self.log.push(self.term, data);
+        self.appended_own(index, size);
+        Ok((index, self.term))
+    }
+
+    /// The leader appended its own entry at `index`, counting `size` bytes
+    /// toward the uncommitted bound: save it, send it, and commit it if this
+    /// node alone is a majority.
+    fn appended_own(&mut self, index: Index, size: u64) {
+        self.uncommitted_bytes += size;
         if let Some(entry) = self.log.entry(index) {
             self.pending.append([entry.clone()]);
         }
         self.to_replicate.extend(self.peers.iter().copied());
         self.maybe_commit();
-        Ok((index, self.term))
     }
 
     /// Whether a leader would refuse a command of `size` bytes (as
@@ -375,22 +411,26 @@ impl Raft {
             || !self.messages.is_empty()
             || !self.persisted_messages.is_empty()
             || !self.committed.is_empty()
+            || !self.read_outcomes.is_empty()
+            || self.reads_have_work()
             || self.applied_index < self.commit_index
             || (self.role == Role::Leader && !self.to_replicate.is_empty())
     }
 
     /// Takes everything the steps since the last call produced: the batched
-    /// AppendEntries for new entries, the durable update, the answers and
-    /// the committed entries not yet handed out.
+    /// AppendEntries for new entries, the durable update, the answers, the
+    /// committed entries not yet handed out and the reads' outcomes.
     pub fn ready(&mut self) -> Ready {
+        self.flush_reads();
         self.flush_replication();
         while self.applied_index < self.commit_index {
             let index = self.applied_index.next();
             let Some(entry) = self.log.entry(index) else { break };
-            self.committed.push(Applied::Command {
-                index,
-                term: entry.term,
-                data: entry.data.clone(),
+            let term = entry.term;
+            self.committed.push(match entry.kind {
+                EntryKind::Command => Applied::Command { index, term, data: entry.data.clone() },
+                // Configuration entries never enter the log (check_batch).
+                EntryKind::Noop | EntryKind::Configuration => Applied::Noop { index, term },
             });
             self.applied_index = index;
         }
@@ -399,6 +439,7 @@ impl Raft {
             update: self.pending.take(),
             persisted_messages: std::mem::take(&mut self.persisted_messages),
             committed: std::mem::take(&mut self.committed),
+            reads: std::mem::take(&mut self.read_outcomes),
         }
     }
 
@@ -462,21 +503,35 @@ impl Raft {
             last_index: self.log.last_index(),
             persisted_index: self.persisted_index,
             progress: self.progress.iter().map(|(&id, progress)| progress.view(id)).collect(),
+            transfer: self.transfer.as_ref().map(|transfer| transfer.to),
             counters: self.counters,
         }
     }
 
-    /// Answers a request from a peer.
-    fn handle_request(&mut self, request: Request) -> Response {
+    /// Answers a request from peer `from`, which the driver named `id`; `None`
+    /// when the answer comes later (a ReadIndex the leader must confirm).
+    fn handle_request(
+        &mut self,
+        from: NodeId,
+        id: RequestId,
+        request: Request,
+    ) -> Option<Response> {
         if !request.is_plausible() {
             tracing::warn!(id = %self.id, ?request, "refused a malformed request");
-            return self.refusal(&request);
+            return Some(self.refusal(&request));
         }
-        match request {
+        Some(match request {
             Request::Vote(request) => Response::Vote(self.handle_vote_request(request)),
+            Request::PreVote(request) => Response::PreVote(self.handle_pre_vote_request(request)),
             Request::Append(request) => Response::Append(self.handle_append_request(request)),
             Request::Snapshot(request) => Response::Snapshot(self.handle_snapshot_request(request)),
-        }
+            Request::TimeoutNow(request) => {
+                Response::TimeoutNow(self.handle_timeout_now_request(request))
+            }
+            Request::ReadIndex(request) => {
+                return self.handle_read_index_request(from, id, request).map(Response::ReadIndex);
+            }
+        })
     }
 
     /// Takes in a peer's answer to a request this node sent, described by `sent`.
@@ -486,8 +541,24 @@ impl Raft {
             tracing::warn!(id = %self.id, %from, "ignored an answer with a malformed term");
             return;
         }
+        // A read index stays good whatever happened to this node since it
+        // asked: the leader confirmed it. The reads must hear either way.
+        if let (Sent::ReadIndex { batch, .. }, Response::ReadIndex(response)) = (sent, &response) {
+            self.handle_read_index_response(from, batch, response.index);
+        }
         if term > self.term {
             self.become_follower(term, None);
+            return;
+        }
+        if term == self.term {
+            self.heard_from(from);
+        }
+        // A PreVote asks about the next term; its answer counts only if this
+        // node is still in the term it asked from.
+        if let (Sent::PreVote { term }, Response::PreVote(response)) = (sent, &response) {
+            if term == self.term.next() {
+                self.handle_pre_vote_response(from, response);
+            }
             return;
         }
         // An answer to a request from an earlier term says nothing now.
@@ -515,8 +586,17 @@ impl Raft {
             Request::Vote(_) => {
                 Response::Vote(crate::VoteResponse { term: self.term, granted: false })
             }
-            Request::Append(_) => Response::Append(self.reject_append(None, Index(0))),
+            Request::PreVote(_) => {
+                Response::PreVote(crate::VoteResponse { term: self.term, granted: false })
+            }
+            Request::Append(_) => Response::Append(self.reject_append(None, Index(0), 0)),
             Request::Snapshot(_) => Response::Snapshot(crate::SnapshotResponse { term: self.term }),
+            Request::TimeoutNow(_) => {
+                Response::TimeoutNow(crate::TimeoutNowResponse { term: self.term })
+            }
+            Request::ReadIndex(_) => {
+                Response::ReadIndex(crate::ReadIndexResponse { term: self.term, index: None })
+            }
         }
     }
 
@@ -526,6 +606,14 @@ impl Raft {
     /// election (Raft Figure 2 resets it on granting a vote or hearing from the
     /// leader, which the callers do).
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        if self.role == Role::Leader {
+            self.transfer = None;
+            self.reads.lost_leadership(
+                self.term,
+                &mut self.read_outcomes,
+                &mut self.persisted_messages,
+            );
+        }
         if term > self.term {
             self.term = term;
             self.voted_for = None;

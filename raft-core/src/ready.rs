@@ -4,7 +4,7 @@
 use raft_log::{Entry, Index, NodeId, Term};
 use raft_persist::{HardState, Snapshot, Update};
 
-use crate::{Applied, Request, RequestId, Response};
+use crate::{Applied, ReadOutcome, Request, RequestId, Response};
 
 /// One message leaving the core.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +45,10 @@ pub enum Outgoing {
 ///    saves);
 /// 4. then hand [`committed`](Self::committed) to the service, in order.
 ///
+/// [`reads`](Self::reads) depend on nothing in `update`: hand them to their
+/// readers at any point, who wait until the service has applied through
+/// their index.
+///
 /// A later `Ready` may be started before an earlier one's save completes, as
 /// long as each one's steps 2–4 keep that order and saves complete in order.
 #[derive(Debug, Default)]
@@ -58,6 +62,9 @@ pub struct Ready {
     /// Committed entries and installed snapshots, in index order, without gaps
     /// or repeats.
     pub committed: Vec<Applied>,
+    /// The outcomes of reads asked for with
+    /// [`Raft::read_index`](crate::Raft::read_index).
+    pub reads: Vec<ReadOutcome>,
 }
 
 impl Ready {
@@ -67,6 +74,7 @@ impl Ready {
             && self.update.is_empty()
             && self.persisted_messages.is_empty()
             && self.committed.is_empty()
+            && self.reads.is_empty()
     }
 
     /// The last log position `update` makes durable (its last appended entry,

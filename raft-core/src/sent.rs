@@ -34,6 +34,23 @@ pub enum Sent {
         /// The snapshot's last index.
         last_included_index: Index,
     },
+    /// A PreVote for the election of `term` (the candidate's term + 1).
+    PreVote {
+        /// The term the candidate would campaign in.
+        term: Term,
+    },
+    /// A TimeoutNow in `term`.
+    TimeoutNow {
+        /// The leader's term.
+        term: Term,
+    },
+    /// A follower's ReadIndex request for its read batch `batch`.
+    ReadIndex {
+        /// The follower's term.
+        term: Term,
+        /// The batch.
+        batch: u64,
+    },
 }
 
 impl Sent {
@@ -47,6 +64,7 @@ impl Sent {
     ///     candidate: NodeId(1),
     ///     last_log_index: Index(7),
     ///     last_log_term: Term(2),
+    ///     transfer: false,
     /// });
     /// assert_eq!(Sent::of(&request), Sent::Vote { term: Term(3) });
     /// ```
@@ -62,13 +80,24 @@ impl Sent {
                 term: request.term,
                 last_included_index: request.last_included_index,
             },
+            Request::PreVote(request) => Sent::PreVote { term: request.term },
+            Request::TimeoutNow(request) => Sent::TimeoutNow { term: request.term },
+            Request::ReadIndex(request) => {
+                Sent::ReadIndex { term: request.term, batch: request.batch }
+            }
         }
     }
 
-    /// The term the request was sent in.
+    /// The term the request carried (for a PreVote, the term of the
+    /// election it asks about).
     pub fn term(&self) -> Term {
         match *self {
-            Sent::Vote { term } | Sent::Append { term, .. } | Sent::Snapshot { term, .. } => term,
+            Sent::Vote { term }
+            | Sent::Append { term, .. }
+            | Sent::Snapshot { term, .. }
+            | Sent::PreVote { term }
+            | Sent::TimeoutNow { term }
+            | Sent::ReadIndex { term, .. } => term,
         }
     }
 }

@@ -9,6 +9,9 @@ use crate::PeerProgress;
 pub enum Role {
     /// Follows a leader, or waits for one.
     Follower,
+    /// Asks whether it could win an election, before starting one
+    /// ([`Config::pre_vote`](crate::Config::pre_vote)); its term is unchanged.
+    PreCandidate,
     /// Asks for votes.
     Candidate,
     /// Replicates the log.
@@ -39,6 +42,10 @@ pub struct Status {
     pub persisted_index: Index,
     /// On a leader, each follower's progress, by id; empty otherwise.
     pub progress: Vec<PeerProgress>,
+    /// On a leader handing its lead over
+    /// ([`Raft::transfer_leadership`](crate::Raft::transfer_leadership)), the
+    /// node taking it.
+    pub transfer: Option<NodeId>,
     /// What the node has done since it started.
     pub counters: Counters,
 }
@@ -54,8 +61,17 @@ pub struct Counters {
     pub rejections: u64,
     /// InstallSnapshot requests sent.
     pub snapshots_sent: u64,
-    /// Elections this node started.
+    /// Elections this node started (PreVote rounds not included).
     pub elections: u64,
+    /// PreVote rounds this node started.
+    pub pre_votes: u64,
+    /// Times this node stepped down as leader because it had not heard from
+    /// a majority within an election timeout (CheckQuorum).
+    pub quorum_losses: u64,
+    /// Reads this node confirmed as leader (by a ReadIndex round or its
+    /// lease): each of its own, and one per follower's ReadIndex request,
+    /// however many reads that request carried.
+    pub reads_confirmed: u64,
     /// Messages the transport could not send (they did not encode, or were
     /// over its size limit); each is logged at error level. Counted by the
     /// [`Node`](crate::Node) driver.

@@ -1,7 +1,7 @@
 //! The node driver's contracts, over the in-process transport and the memory
 //! persister: start-up errors, shutdown silence, stop reasons, snapshots from
-//! the apply thread, restarts from persisted state, proposal handles and
-//! status.
+//! the apply thread, restarts from persisted state, proposal handles,
+//! status, linearizable reads and leadership transfer.
 
 // Real nodes run in real time here: waiting on them needs the clock.
 #![allow(clippy::disallowed_methods)]
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use raft_core::{
     Applied, ApplyReceiver, Config, ConfigError, Index, Node, NodeError, NodeId, ProgressState,
-    ProposalError, ProposeError, Request, Response, Role, StopReason,
+    ProposalError, ProposeError, ReadError, Request, Response, Role, StopReason, TransferError,
 };
 use raft_persist::{MemPersister, Persister};
 use raft_transport::ChannelNetwork;
@@ -27,7 +27,9 @@ fn start(
     size: u64,
     persister: Arc<MemPersister>,
 ) -> (Node, ApplyReceiver) {
-    let config = Config::new(NodeId(id), (1..=size).map(NodeId).collect());
+    let mut config = Config::new(NodeId(id), (1..=size).map(NodeId).collect());
+    // The tests count indices from the first command.
+    config.noop_on_election = false;
     Node::builder(config)
         .persister(persister)
         .transport(network.transport(NodeId(id)).expect("channel transport"))
@@ -63,7 +65,7 @@ fn next_command(applied: &mut ApplyReceiver) -> (Index, Vec<u8>) {
     loop {
         match applied.recv_timeout(PATIENCE).expect("an applied item") {
             Applied::Command { index, data, .. } => return (index, data.to_vec()),
-            Applied::Snapshot { .. } => continue,
+            Applied::Snapshot { .. } | Applied::Noop { .. } => continue,
         }
     }
 }
@@ -396,4 +398,111 @@ fn every_proposal_resolves_once_shutdown_returns() {
             handle.accepted().is_ok() || handle.try_outcome() == Some(Err(ProposalError::Stopped))
         );
     }
+}
+
+/// Runs a future to its end on this thread, parking between polls.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        assert!(Instant::now() < deadline, "the future did not resolve within {PATIENCE:?}");
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn read_indices_on_the_leader_and_the_followers_cover_every_committed_write() {
+    let network = Network::new();
+    let started: Vec<(Node, ApplyReceiver)> =
+        (1..=3).map(|id| start(&network, id, 3, Arc::new(MemPersister::new()))).collect();
+    let nodes: Vec<&Node> = started.iter().map(|(node, _)| node).collect();
+    let leader = wait_for_leader(&nodes);
+    let handles = nodes[leader].propose_batch((0..5u8).map(|n| vec![n])).unwrap();
+    let last = handles.last().unwrap().wait_timeout(PATIENCE).unwrap();
+    for (n, node) in nodes.iter().enumerate() {
+        // Blocking, as a batch, and as a future: each covers the last write.
+        let index = node.read_index().wait_timeout(PATIENCE);
+        assert!(matches!(index, Ok(index) if index >= last.index), "node {n}: {index:?}");
+        for handle in node.read_index_batch(3) {
+            let index = handle.wait_timeout(PATIENCE);
+            assert!(matches!(index, Ok(index) if index >= last.index), "node {n}: {index:?}");
+        }
+        let index = block_on(node.read_index());
+        assert!(matches!(index, Ok(index) if index >= last.index), "node {n}: {index:?}");
+    }
+    // The leader's five reads, and one per ReadIndex request from each
+    // follower (its batch of three went as one), once the loop publishes.
+    let deadline = Instant::now() + PATIENCE;
+    while nodes[leader].status().counters.reads_confirmed < 11 {
+        assert!(Instant::now() < deadline, "{:?}", nodes[leader].status().counters);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for (node, _) in &started {
+        node.shutdown();
+    }
+}
+
+#[test]
+fn a_leadership_transfer_moves_the_lead_to_the_target() {
+    let network = Network::new();
+    let started: Vec<(Node, ApplyReceiver)> =
+        (1..=3).map(|id| start(&network, id, 3, Arc::new(MemPersister::new()))).collect();
+    let nodes: Vec<&Node> = started.iter().map(|(node, _)| node).collect();
+    let old = wait_for_leader(&nodes);
+    propose_on_leader(nodes[old], b"before");
+    let target = (old + 1) % 3;
+    let follower = (old + 2) % 3;
+    assert!(matches!(
+        nodes[follower].transfer_leadership(nodes[target].id()),
+        Err(TransferError::NotLeader { .. })
+    ));
+    assert_eq!(
+        nodes[old].transfer_leadership(NodeId(42)),
+        Err(TransferError::UnknownPeer(NodeId(42)))
+    );
+    let term = nodes[old].state().0;
+    nodes[old].transfer_leadership(nodes[target].id()).unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while !nodes[target].state().1 {
+        assert!(Instant::now() < deadline, "the target never took the lead");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(nodes[target].state().0 > term);
+    let deadline = Instant::now() + PATIENCE;
+    while nodes[old].status().role == Role::Leader {
+        assert!(Instant::now() < deadline, "the old leader never stepped down");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(nodes[old].status().transfer, None);
+    propose_on_leader(nodes[target], b"after");
+    for (node, _) in &started {
+        node.shutdown();
+    }
+}
+
+#[test]
+fn a_stopped_nodes_reads_and_transfers_say_so() {
+    let network = Network::new();
+    let (node, _applied) = start(&network, 1, 1, Arc::new(MemPersister::new()));
+    wait_for_leader(&[&node]);
+    let pending = node.read_index_batch(100);
+    node.shutdown();
+    for handle in pending {
+        // Each resolves: to its index if it got one in time, else Shutdown.
+        let outcome = handle.wait_timeout(PATIENCE);
+        assert!(matches!(outcome, Ok(_) | Err(ReadError::Shutdown)), "{outcome:?}");
+    }
+    assert_eq!(node.read_index().wait(), Err(ReadError::Shutdown));
+    assert_eq!(node.transfer_leadership(NodeId(1)), Err(TransferError::Shutdown));
 }

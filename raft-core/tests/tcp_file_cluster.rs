@@ -33,6 +33,8 @@ use tempfile::TempDir;
 /// The service snapshots its state whenever it has applied an index that is a
 /// multiple of this.
 const SNAPSHOT_EVERY: u64 = 100;
+/// What a history holds for a leader's no-op entry: no command is this value.
+const NOOP: u64 = u64::MAX;
 
 /// The longest any one wait may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -142,22 +144,36 @@ impl Service {
     fn apply(&mut self, node: NodeId, item: Applied) -> Option<(Index, Vec<u8>)> {
         let position = self.items;
         self.items += 1;
-        match item {
-            Applied::Command { index, term, data } => {
-                let expected = self.history.len() as u64 + 1;
-                if index.0 != expected {
-                    self.violations.push(format!(
-                        "node {node}: command at index {index}, expected index {expected}"
-                    ));
-                }
-                let Ok(bytes) = <[u8; 8]>::try_from(&data[..]) else {
+        let (index, term, value) = match item {
+            Applied::Command { index, term, data } => match <[u8; 8]>::try_from(&data[..]) {
+                Ok(bytes) => (index, term, u64::from_le_bytes(bytes)),
+                Err(_) => {
                     self.violations.push(format!("node {node}: command {index} is {data:?}"));
                     return None;
-                };
-                self.history.push((term.0, u64::from_le_bytes(bytes)));
-                let due = index.0 % SNAPSHOT_EVERY == 0;
-                due.then(|| (index, postcard::to_stdvec(&self.history).expect("a vector encodes")))
-            }
+                }
+            },
+            Applied::Noop { index, term } => (index, term, NOOP),
+            snapshot @ Applied::Snapshot { .. } => return self.install(node, position, snapshot),
+        };
+        let expected = self.history.len() as u64 + 1;
+        if index.0 != expected {
+            self.violations
+                .push(format!("node {node}: item at index {index}, expected index {expected}"));
+        }
+        self.history.push((term.0, value));
+        let due = index.0 % SNAPSHOT_EVERY == 0;
+        due.then(|| (index, postcard::to_stdvec(&self.history).expect("a vector encodes")))
+    }
+
+    /// Installs a snapshot, the item at `position` of this incarnation.
+    fn install(
+        &mut self,
+        node: NodeId,
+        position: usize,
+        item: Applied,
+    ) -> Option<(Index, Vec<u8>)> {
+        match item {
+            Applied::Command { .. } | Applied::Noop { .. } => None,
             Applied::Snapshot { index, data, .. } => {
                 if index.0 <= self.history.len() as u64 {
                     self.violations.push(format!(
@@ -498,7 +514,7 @@ impl Cluster {
     fn expect_every_value_once(&self) {
         let states = self.services.lock();
         let mut seen = HashSet::new();
-        for &(_, value) in &states[0].history {
+        for &(_, value) in states[0].history.iter().filter(|&&(_, value)| value != NOOP) {
             assert!(seen.insert(value), "command {value} was applied twice");
         }
         let missing: Vec<u64> =

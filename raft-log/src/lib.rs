@@ -25,7 +25,7 @@ mod error;
 mod log;
 mod types;
 
-pub use crate::entry::Entry;
+pub use crate::entry::{Entry, EntryKind};
 pub use crate::error::LogError;
 pub use crate::log::Log;
 pub use crate::types::{Index, NodeId, Term};

@@ -188,7 +188,17 @@ impl Log {
     /// current term always is; the term lookups assume terms never decrease.
     pub fn push(&mut self, term: Term, data: impl Into<Bytes>) -> Index {
         let index = self.next_index();
-        self.entries.push(Entry { index, term, data: data.into() });
+        self.entries.push(Entry::new(index, term, data));
+        index
+    }
+
+    /// Appends a no-op entry in `term` at the end, and returns its index: what
+    /// a new leader appends to commit its predecessors' entries. `term` must
+    /// be at least [`last_term`](Self::last_term), as for
+    /// [`push`](Self::push).
+    pub fn push_noop(&mut self, term: Term) -> Index {
+        let index = self.next_index();
+        self.entries.push(Entry::noop(index, term));
         index
     }
 

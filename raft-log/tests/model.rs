@@ -92,7 +92,7 @@ impl Model {
 
     fn push(&mut self, term: Term, data: Vec<u8>) -> Index {
         let index = Index(self.last() + 1);
-        self.slots.push(Some(Entry { index, term, data: data.into() }));
+        self.slots.push(Some(Entry::new(index, term, data)));
         index
     }
 

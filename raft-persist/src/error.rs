@@ -34,6 +34,20 @@ pub enum PersistError {
         /// The byte offset where the damaged record starts.
         offset: u64,
     },
+    /// The log file is of a format version this build does not read: newer
+    /// than it, or never written by any. Nothing was changed on disk.
+    #[error(
+        "log file {} is in format version {version}; this build reads versions {supported:?}",
+        path.display()
+    )]
+    UnsupportedFormat {
+        /// The log file.
+        path: PathBuf,
+        /// The version its header names.
+        version: u32,
+        /// The versions this build reads, oldest first.
+        supported: &'static [u32],
+    },
     /// Another process (or another persister in this one) holds the directory.
     #[error("directory {} is already in use", path.display())]
     Locked {

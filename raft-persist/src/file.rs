@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub use self::builder::{FilePersisterBuilder, SyncMode};
 use self::directory::{Directory, LOG, io_error, snapshot_name};
 use self::record::Record;
-use self::recovery::Files;
+use self::recovery::{Files, rewrite_log};
 use crate::{PersistError, PersistedState, Persister, Snapshot, Update};
 
 /// A [`Persister`] that keeps a node's durable state in one directory, so it
@@ -23,13 +23,28 @@ use crate::{PersistError, PersistedState, Persister, Snapshot, Update};
 /// [`SyncMode::Always`], of the machine.
 ///
 /// # Layout
-/// - `log`: an append-only file of records, each a length, two crc32
-///   checksums and a postcard-encoded change. The first record names the
-///   snapshot the log follows; every save without a snapshot appends one
-///   record (a new hard state, a truncation, entries) and syncs it, so saving
-///   k entries costs O(k), never O(log).
-/// - `snapshot.<n>`: the latest snapshot, numbered by generation.
+/// - `log`: an 8-byte header naming the format version, then an append-only
+///   sequence of records, each a length, two crc32 checksums and a
+///   postcard-encoded change. The first record names the snapshot the log
+///   follows; every save without a snapshot appends one record (a new hard
+///   state, a truncation, entries) and syncs it, so saving k entries costs
+///   O(k), never O(log).
+/// - `snapshot.<n>`: the latest snapshot, numbered by generation, after the
+///   header `RAFTSNP1`.
 /// - `LOCK`: locked while a persister has the directory open.
+///
+/// # Format versions
+/// The log's header is `RAFTLOG` followed by the version as one ASCII digit.
+/// - `RAFTLOG1`: entries encoded as index, term and data.
+/// - `RAFTLOG2`, written now: entries encoded as index, term,
+///   [`EntryKind`](raft_log::EntryKind) and data.
+///
+/// Opening a version-1 log reads every entry as a command and rewrites the
+/// log in version 2 before anything is appended; the rewrite is atomic, as
+/// for a save with a snapshot. A log of any other version is refused with
+/// [`PersistError::UnsupportedFormat`] and left as it is. The snapshot file
+/// holds no entries, so its layout, and its `RAFTSNP1` header, is the same
+/// for both log versions.
 ///
 /// # Crash safety
 /// A save with a snapshot writes the snapshot to a temporary file, syncs it,
@@ -93,9 +108,11 @@ impl FilePersister {
     ///
     /// # Errors
     /// [`PersistError::Locked`] if another persister, in this process or
-    /// another, has the directory open; [`PersistError::Corrupt`] if a file is
-    /// damaged other than by a crash mid-append; [`PersistError::Io`] if a
-    /// file cannot be read, written or synced.
+    /// another, has the directory open; [`PersistError::UnsupportedFormat`]
+    /// if the log is of a format version this build does not read;
+    /// [`PersistError::Corrupt`] if a file is damaged other than by a crash
+    /// mid-append; [`PersistError::Io`] if a file cannot be read, written or
+    /// synced.
     pub fn open(dir: impl AsRef<Path>) -> Result<FilePersister, PersistError> {
         FilePersister::builder(dir).open()
     }
@@ -164,10 +181,11 @@ impl FilePersister {
         image.save(update)?;
         let generation = files.generation + 1;
         let snapshot_bytes = record::snapshot_file(snapshot)?;
-        let log_bytes = record::log_file(generation, &mut image)?;
 
         self.directory.replace(&snapshot_name(generation), &snapshot_bytes)?;
-        let log = self.directory.replace(LOG, &log_bytes)?;
+        // Should this fail, the new snapshot file is one the log does not
+        // name: the next install replaces it, the next open removes it.
+        let (log, log_len) = rewrite_log(&self.directory, generation, &mut image)?;
 
         if files.image.snapshot().is_some() {
             let old = self.directory.file(&snapshot_name(files.generation));
@@ -176,13 +194,8 @@ impl FilePersister {
                 tracing::warn!(path = %old.display(), %error, "cannot remove an old snapshot");
             }
         }
-        *files = Files {
-            image,
-            log,
-            log_len: log_bytes.len() as u64,
-            generation,
-            snapshot_len: snapshot_bytes.len() as u64,
-        };
+        *files =
+            Files { image, log, log_len, generation, snapshot_len: snapshot_bytes.len() as u64 };
         Ok(())
     }
 }

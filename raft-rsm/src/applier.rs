@@ -48,6 +48,7 @@ impl<S: StateMachine> Applier<S> {
             match item {
                 Applied::Command { index, term, data } => {
                     apply_command(&inner, index, term, &data);
+                    inner.applied_through(index);
                     last_applied = Some(index);
                     unchecked += 1;
                     if unchecked >= SNAPSHOT_CHECK_EVERY {
@@ -55,6 +56,12 @@ impl<S: StateMachine> Applier<S> {
                         unchecked = 0;
                         last_applied = None;
                     }
+                }
+                Applied::Noop { index, term } => {
+                    // A leader's no-op: a submit waiting on its index lost it.
+                    inner.answers().covered_through(index, term);
+                    inner.applied_through(index);
+                    last_applied = Some(index);
                 }
                 Applied::Snapshot { index, term, data } => {
                     let mut machine = inner.machine.lock().unwrap_or_else(PoisonError::into_inner);
@@ -67,6 +74,7 @@ impl<S: StateMachine> Applier<S> {
                     drop(machine);
                     last_applied = None;
                     inner.answers().covered_through(index, term);
+                    inner.applied_through(index);
                 }
             }
         }

@@ -19,6 +19,8 @@
 //! - the applier snapshots the machine once the persisted Raft state passes
 //!   [`RsmConfig::max_raft_state`], and restores snapshots the node delivers
 //!   (at restart, or sent by a leader);
+//! - [`Rsm::read`] reads the machine linearizably with no log entry: it waits
+//!   for the node's read index (ReadIndex), then for the applier to reach it;
 //! - [`Rsm::shutdown`] makes every waiting submit return at once.
 //!
 //! Not here: client retries and duplicate detection, which belong to the
@@ -70,6 +72,8 @@
 //! };
 //! assert_eq!(total, 5);
 //! assert_eq!(counter.submit(2)?, 7);
+//! // A linearizable read, without a log entry:
+//! assert_eq!(counter.read(|machine| machine.0)?, 7);
 //! assert_eq!(counter.read_local(|machine| machine.0), 7);
 //! counter.shutdown();
 //! assert_eq!(counter.submit(1), Err(SubmitError::Stopped));

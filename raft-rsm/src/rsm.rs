@@ -2,13 +2,13 @@
 //! applies committed commands to it.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, bounded};
-use raft_core::{Node, NodeBuilder, ProposalError, ProposeError};
+use raft_core::{Index, Node, NodeBuilder, ProposalError, ProposeError, ReadError};
 
 use crate::answers::{Answers, Claim};
 use crate::applier::Applier;
@@ -19,6 +19,9 @@ use crate::{RsmConfig, StartError, StateMachine, SubmitError};
 ///
 /// [`submit`](Self::submit) proposes a command and waits until it has
 /// committed and been applied here, then returns the state machine's answer.
+/// [`read`](Self::read) reads the state machine linearizably without writing
+/// to the log (ReadIndex); [`read_local`](Self::read_local) reads whatever
+/// this node has applied.
 /// A thread of the `Rsm`'s own applies every committed command in log order,
 /// restores snapshots, and snapshots the state machine once the persisted
 /// Raft state reaches [`RsmConfig::max_raft_state`]. Submits cost no thread of
@@ -34,6 +37,9 @@ pub(crate) struct Inner<S: StateMachine> {
     pub(crate) config: RsmConfig,
     pub(crate) machine: Mutex<S>,
     pub(crate) answers: Mutex<Answers<S::Output>>,
+    /// The last index applied to `machine` (command, no-op or snapshot).
+    applied: Mutex<Index>,
+    applied_changed: Condvar,
     applier: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -56,6 +62,8 @@ impl<S: StateMachine> Rsm<S> {
             answers: Mutex::new(Answers::new(config.unclaimed_answers)),
             config,
             machine: Mutex::new(machine),
+            applied: Mutex::new(Index(0)),
+            applied_changed: Condvar::new(),
             applier: Mutex::new(None),
         });
         let applier = Applier { inner: Arc::downgrade(&inner), applied, node: node.clone() };
@@ -132,6 +140,48 @@ impl<S: StateMachine> Rsm<S> {
         }
     }
 
+    /// Reads the state machine linearizably, without writing to the log: asks
+    /// the node for a read index (ReadIndex, thesis §6.4; forwarded to the
+    /// leader from a follower), waits until this node has applied through
+    /// it, then runs `read`. What it sees reflects every command acknowledged
+    /// before the call. Waits at most [`RsmConfig::submit_timeout`].
+    ///
+    /// # Errors
+    /// [`SubmitError::WrongLeader`] when no leader is known, or leadership
+    /// changed before the read was confirmed (try again, perhaps elsewhere);
+    /// [`SubmitError::TimedOut`]; [`SubmitError::Stopped`] once shut down.
+    pub fn read<R>(&self, read: impl FnOnce(&S) -> R) -> Result<R, SubmitError> {
+        let node = &self.inner.node;
+        let started = deadline_after(self.inner.config.submit_timeout);
+        let index =
+            node.read_index().wait_timeout(time_left(started)).map_err(|error| match error {
+                ReadError::NotLeader { leader_hint } => SubmitError::WrongLeader { leader_hint },
+                ReadError::Timeout => SubmitError::TimedOut,
+                ReadError::Shutdown => SubmitError::Stopped,
+                _ => SubmitError::WrongLeader { leader_hint: node.status().leader },
+            })?;
+        let mut applied = self.inner.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        while *applied < index {
+            if node.is_stopped() {
+                return Err(SubmitError::Stopped);
+            }
+            let left = time_left(started);
+            if left.is_zero() {
+                return Err(SubmitError::TimedOut);
+            }
+            // Bounded, so a node that stops meanwhile is noticed.
+            let slice = left.min(LEADERSHIP_CHECK_INTERVAL);
+            applied = self
+                .inner
+                .applied_changed
+                .wait_timeout(applied, slice)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(applied);
+        Ok(self.read_local(read))
+    }
+
     /// Reads the local state machine, as applied on this node so far. Not
     /// linearizable: a follower's state may lag the leader's.
     pub fn read_local<R>(&self, read: impl FnOnce(&S) -> R) -> R {
@@ -171,6 +221,17 @@ fn time_left(deadline: Option<Instant>) -> Duration {
 impl<S: StateMachine> Inner<S> {
     pub(crate) fn answers(&self) -> MutexGuard<'_, Answers<S::Output>> {
         self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The applier has applied everything through `index`: wake the reads
+    /// waiting for it.
+    pub(crate) fn applied_through(&self, index: Index) {
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        if index > *applied {
+            *applied = index;
+            drop(applied);
+            self.applied_changed.notify_all();
+        }
     }
 
     fn shutdown(&self) {

@@ -738,6 +738,12 @@ pub(crate) fn server_node(
 ) -> raft_core::NodeBuilder {
     let mut config = Config::new(node_id(i), (0..n).map(node_id).collect());
     config.seed = seed;
+    // The lab's tests count log indices exactly: no entry of Raft's own.
+    config.noop_on_election = false;
+    // Lab 4A's leader-partition test expects the submits a leader cut off in
+    // a minority took to wait until the partition heals; under CheckQuorum
+    // that leader steps down and they return early. PreVote stays on.
+    config.check_quorum = false;
     let ends = end_names.into_iter().enumerate().map(|(j, end)| (node_id(j), end)).collect();
     let transport = SimTransport::new(network, node_id(i), &server_name(i), ends);
     Node::builder(config).persister(Arc::clone(persister)).transport(transport)

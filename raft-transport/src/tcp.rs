@@ -82,7 +82,7 @@ pub use self::handshake::ClusterId;
 ///
 /// # Wire format
 /// Each connection opens with a 24-byte hello from each side: the magic
-/// `b"RAFT"`, the protocol version (`u32`, little-endian, currently 1), the
+/// `b"RAFT"`, the protocol version (`u32`, little-endian, currently 2), the
 /// cluster id (`u64` LE) and the sender's node id (`u64` LE). The caller sends
 /// first; the callee answers with its own hello, then closes the connection if
 /// the two do not match. Then frames follow, each a `u32` LE length of the rest

@@ -4,7 +4,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -17,6 +17,8 @@ use rand::{Rng, SeedableRng};
 const WAIT: Duration = Duration::from_secs(10);
 const CLUSTER: ClusterId = ClusterId(42);
 const SERVER: NodeId = NodeId(1);
+/// The protocol version this build speaks, as its hello carries it.
+const PROTOCOL_VERSION: u32 = 2;
 /// No allocation in this test binary comes near this; one that does is a
 /// length prefix taken at its word.
 const ALLOCATION_LIMIT: usize = 16 << 20;
@@ -168,10 +170,10 @@ fn connect(server: SocketAddr) -> TcpStream {
 /// A raw connection that has passed the handshake.
 fn handshaken(server: SocketAddr) -> TcpStream {
     let mut stream = connect(server);
-    stream.write_all(&hello(b"RAFT", 1, CLUSTER.0, 99)).unwrap();
+    stream.write_all(&hello(b"RAFT", PROTOCOL_VERSION, CLUSTER.0, 99)).unwrap();
     let mut theirs = [0; 24];
     stream.read_exact(&mut theirs).unwrap();
-    assert_eq!(theirs.to_vec(), hello(b"RAFT", 1, CLUSTER.0, SERVER.0));
+    assert_eq!(theirs.to_vec(), hello(b"RAFT", PROTOCOL_VERSION, CLUSTER.0, SERVER.0));
     stream
 }
 
@@ -304,15 +306,23 @@ fn a_frame_of_the_wrong_kind_or_an_unknown_kind() {
 #[test]
 fn a_handshake_from_another_cluster_version_or_protocol() {
     let (server, client) = serving_pair();
-    let cases: [(Vec<u8>, &str); 3] = [
-        (hello(b"RAFT", 1, 999, 99), "belongs to cluster 999"),
-        (hello(b"RAFT", 2, CLUSTER.0, 99), "protocol version 2"),
-        (hello(b"HTTP", 1, CLUSTER.0, 99), "bad magic"),
+    let cases: [(Vec<u8>, &str); 4] = [
+        (hello(b"RAFT", PROTOCOL_VERSION, 999, 99), "belongs to cluster 999"),
+        // A node of the previous version, whose entries have no kind.
+        (hello(b"RAFT", 1, CLUSTER.0, 99), "peer speaks protocol version 1, this node speaks 2"),
+        (hello(b"RAFT", 3, CLUSTER.0, 99), "peer speaks protocol version 3, this node speaks 2"),
+        (hello(b"HTTP", PROTOCOL_VERSION, CLUSTER.0, 99), "bad magic"),
     ];
     for (bytes, reason) in cases {
         let mut stream = connect(server.local_addr());
         stream.write_all(&bytes).unwrap();
         wait_for_closing(&stream, reason);
+        if bytes.starts_with(b"RAFT") {
+            // A peer is answered before it is refused, so that it can tell why.
+            let mut theirs = [0; 24];
+            stream.read_exact(&mut theirs).unwrap();
+            assert_eq!(theirs.to_vec(), hello(b"RAFT", PROTOCOL_VERSION, CLUSTER.0, SERVER.0));
+        }
         assert_closed_by_server(stream);
     }
     assert_still_serving(&server, &client);
@@ -326,7 +336,7 @@ fn a_silent_or_cut_short_handshake() {
     assert_closed_by_server(silent);
 
     let mut cut = connect(server.local_addr());
-    cut.write_all(&hello(b"RAFT", 1, CLUSTER.0, 99)[..10]).unwrap();
+    cut.write_all(&hello(b"RAFT", PROTOCOL_VERSION, CLUSTER.0, 99)[..10]).unwrap();
     cut.shutdown(Shutdown::Write).unwrap();
     wait_for_closing(&cut, "no complete handshake");
     assert_closed_by_server(cut);
@@ -344,4 +354,28 @@ fn a_transport_of_another_cluster_is_refused_and_its_call_fails() {
     assert_eq!(round_trip(&stranger, 1), Err(CallError::Unreachable(SERVER)));
     wait_for_warning(&["handshake with peer failed", "node=7", "belongs to cluster 42"]);
     assert_still_serving(&server, &client);
+}
+
+#[test]
+fn a_peer_of_protocol_version_1_is_refused_and_the_call_fails() {
+    log();
+    // A node of the previous version: it answers any hello with its own.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let old_peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut theirs = [0; 24];
+        stream.read_exact(&mut theirs).unwrap();
+        stream.write_all(&hello(b"RAFT", 1, CLUSTER.0, SERVER.0)).unwrap();
+        theirs
+    });
+    let caller: TcpTransport<u64, u64> =
+        TcpTransport::builder(NodeId(8), CLUSTER).peer(SERVER, address).start().unwrap();
+    assert_eq!(round_trip(&caller, 1), Err(CallError::Unreachable(SERVER)));
+    wait_for_warning(&[
+        "handshake with peer failed",
+        "node=8",
+        "peer speaks protocol version 1, this node speaks 2",
+    ]);
+    assert_eq!(old_peer.join().unwrap().to_vec(), hello(b"RAFT", PROTOCOL_VERSION, CLUSTER.0, 8));
 }

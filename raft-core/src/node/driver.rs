@@ -16,10 +16,11 @@ use super::deadline::Ticker;
 use super::event::Event;
 use super::mailbox::{Mailbox, Taken};
 use super::proposal::Slot;
+use super::read::ReadSlot;
 use super::stop::{Stop, StopReason};
 use crate::{
-    Applied, Message, Outgoing, Proposal, ProposalError, Raft, Ready, Request, RequestId, Response,
-    Role, Sent, Status,
+    Applied, Message, Outgoing, Proposal, ProposalError, Raft, ReadError, ReadId, Ready, Request,
+    RequestId, Response, Role, Sent, Status,
 };
 
 /// What the node's handles read without asking the loop.
@@ -50,6 +51,9 @@ pub(crate) struct Driver {
     pub(crate) next_request: u64,
     /// Proposals accepted into the log and not yet resolved, in index order.
     pub(crate) proposals: VecDeque<(Proposal, Arc<Slot>)>,
+    /// Reads waiting for their index, by the name the core was given.
+    pub(crate) reads: HashMap<ReadId, Arc<ReadSlot>>,
+    pub(crate) next_read: u64,
     /// Messages the transport could not send.
     pub(crate) unsendable: u64,
 }
@@ -82,14 +86,25 @@ impl Driver {
         // (refused).
         self.events.take_all(&mut events, None);
         for event in events {
-            if let Event::Propose(commands) = event {
-                for (_, slot) in commands {
-                    slot.resolve(Err(ProposalError::Stopped));
+            match event {
+                Event::Propose(commands) => {
+                    for (_, slot) in commands {
+                        slot.resolve(Err(ProposalError::Stopped));
+                    }
                 }
+                Event::Read(slots) => {
+                    for slot in slots {
+                        slot.set(Err(ReadError::Shutdown));
+                    }
+                }
+                _ => {}
             }
         }
         for (_, slot) in self.proposals.drain(..) {
             slot.resolve(Err(ProposalError::Stopped));
+        }
+        for (_, slot) in self.reads.drain() {
+            slot.set(Err(ReadError::Shutdown));
         }
     }
 
@@ -135,6 +150,17 @@ impl Driver {
                 let result = self.raft.snapshot(index, data).map_err(Into::into);
                 let _ = reply.send(result);
             }
+            Event::Read(slots) => {
+                for slot in slots {
+                    self.next_read += 1;
+                    let id = ReadId(self.next_read);
+                    self.reads.insert(id, slot);
+                    self.raft.read_index(id);
+                }
+            }
+            Event::Transfer { to, reply } => {
+                let _ = reply.send(self.raft.transfer_leadership(to));
+            }
         }
     }
 
@@ -155,7 +181,12 @@ impl Driver {
 
     /// Carries out one [`Ready`]. Returns false when the node must stop.
     fn carry_out(&mut self, ready: Ready) -> bool {
-        let Ready { messages, update, persisted_messages, committed } = ready;
+        let Ready { messages, update, persisted_messages, committed, reads } = ready;
+        for outcome in reads {
+            if let Some(slot) = self.reads.remove(&outcome.id) {
+                slot.set(outcome.result);
+            }
+        }
         // The leader's AppendEntries leave while it writes the same entries.
         for message in messages {
             self.send(message);

@@ -8,7 +8,8 @@ use raft_log::{Index, NodeId};
 use raft_transport::{CallError, Responder};
 
 use super::proposal::Slot;
-use crate::{NodeError, Request, Response, Sent};
+use super::read::ReadSlot;
+use crate::{NodeError, Request, Response, Sent, TransferError};
 
 /// One input to the event loop.
 #[derive(Debug)]
@@ -21,4 +22,9 @@ pub(crate) enum Event {
     Propose(Vec<(Bytes, Arc<Slot>)>),
     /// The service took a snapshot through `index`.
     Snapshot { index: Index, data: Vec<u8>, reply: Sender<Result<(), NodeError>> },
+    /// The service asks for read indices, each with the slot its handle
+    /// watches.
+    Read(Vec<Arc<ReadSlot>>),
+    /// The service asks to hand the lead to `to`.
+    Transfer { to: NodeId, reply: Sender<Result<(), TransferError>> },
 }

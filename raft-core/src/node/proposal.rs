@@ -5,13 +5,14 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use raft_log::{Index, Term};
 
-use super::deadline::{deadline_after, time_left};
+use super::deadline::deadline_after;
+use super::oneshot::OneShot;
 use crate::ProposeError;
 
 /// Where a command sits in the log: the index it occupies and the term of the
@@ -69,86 +70,28 @@ pub struct ProposalHandle {
     slot: Arc<Slot>,
 }
 
-/// What the event loop and a handle share.
+/// What the event loop and a handle share: where the leader put the entry
+/// (or why it refused it), then the outcome.
 pub(crate) struct Slot {
-    state: Mutex<SlotState>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct SlotState {
-    /// Set once the leader put the entry in its log, or refused it.
-    accepted: Option<Result<Proposal, ProposalError>>,
-    /// Set once the outcome is known.
-    outcome: Option<Result<Proposal, ProposalError>>,
-    waker: Option<Waker>,
-    waiting: bool,
+    accepted: OneShot<Result<Proposal, ProposalError>>,
+    outcome: OneShot<Result<Proposal, ProposalError>>,
 }
 
 impl Slot {
     pub(crate) fn new() -> Arc<Slot> {
-        Arc::new(Slot { state: Mutex::new(SlotState::default()), changed: Condvar::new() })
+        Arc::new(Slot { accepted: OneShot::new(), outcome: OneShot::new() })
     }
 
     /// The leader put the entry at `proposal`.
     pub(crate) fn accept(&self, proposal: Proposal) {
-        let mut state = self.lock();
-        state.accepted = Some(Ok(proposal));
-        self.notify(state);
+        self.accepted.set(Ok(proposal));
     }
 
-    /// The outcome is known. The first outcome stands.
+    /// The outcome is known. The first outcome stands; one before the entry
+    /// was accepted answers the wait for acceptance too.
     pub(crate) fn resolve(&self, outcome: Result<Proposal, ProposalError>) {
-        let mut state = self.lock();
-        if state.outcome.is_some() {
-            return;
-        }
-        if state.accepted.is_none() {
-            state.accepted = Some(outcome.clone());
-        }
-        state.outcome = Some(outcome);
-        self.notify(state);
-    }
-
-    fn notify(&self, mut state: MutexGuard<'_, SlotState>) {
-        let waker = state.waker.take();
-        let waiting = std::mem::take(&mut state.waiting);
-        drop(state);
-        if waiting {
-            self.changed.notify_all();
-        }
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Waits until `ready` picks a value out of the state, or `deadline`.
-    fn wait_for<T>(
-        &self,
-        deadline: Option<Instant>,
-        ready: impl Fn(&SlotState) -> Option<T>,
-    ) -> Option<T> {
-        let mut state = self.lock();
-        loop {
-            if let Some(value) = ready(&state) {
-                return Some(value);
-            }
-            state.waiting = true;
-            state = match deadline {
-                None => self.changed.wait(state).unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let left = time_left(Some(deadline), Duration::MAX);
-                    if left.is_zero() {
-                        return None;
-                    }
-                    self.changed.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0
-                }
-            };
-        }
+        self.accepted.set(outcome.clone());
+        self.outcome.set(outcome);
     }
 }
 
@@ -164,9 +107,7 @@ impl ProposalHandle {
     /// [`ProposalError::Refused`] if the event loop refused it,
     /// [`ProposalError::Stopped`] if the node stopped first.
     pub fn accepted(&self) -> Result<Proposal, ProposalError> {
-        self.slot
-            .wait_for(None, |state| state.accepted.clone())
-            .unwrap_or(Err(ProposalError::Stopped))
+        self.slot.accepted.wait(None).unwrap_or(Err(ProposalError::Stopped))
     }
 
     /// Waits for the outcome: where the entry committed.
@@ -174,9 +115,7 @@ impl ProposalHandle {
     /// # Errors
     /// Every [`ProposalError`] but `TimedOut`.
     pub fn wait(&self) -> Result<Proposal, ProposalError> {
-        self.slot
-            .wait_for(None, |state| state.outcome.clone())
-            .unwrap_or(Err(ProposalError::Stopped))
+        self.slot.outcome.wait(None).unwrap_or(Err(ProposalError::Stopped))
     }
 
     /// Waits at most `timeout` for the outcome.
@@ -185,20 +124,17 @@ impl ProposalHandle {
     /// [`ProposalError::TimedOut`] when the time runs out (the proposal may
     /// still commit), and the others as [`wait`](Self::wait).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<Proposal, ProposalError> {
-        let deadline = deadline_after(timeout);
-        self.slot
-            .wait_for(deadline, |state| state.outcome.clone())
-            .unwrap_or(Err(ProposalError::TimedOut))
+        self.slot.outcome.wait(deadline_after(timeout)).unwrap_or(Err(ProposalError::TimedOut))
     }
 
     /// Where the leader put the entry, if it has taken it already.
     pub fn try_accepted(&self) -> Option<Proposal> {
-        self.slot.lock().accepted.clone().and_then(Result::ok)
+        self.slot.accepted.get().and_then(Result::ok)
     }
 
     /// The outcome, if it is known already.
     pub fn try_outcome(&self) -> Option<Result<Proposal, ProposalError>> {
-        self.slot.lock().outcome.clone()
+        self.slot.outcome.get()
     }
 }
 
@@ -206,30 +142,21 @@ impl Future for ProposalHandle {
     type Output = Result<Proposal, ProposalError>;
 
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.slot.lock();
-        match &state.outcome {
-            Some(outcome) => Poll::Ready(outcome.clone()),
-            None => {
-                state.waker = Some(context.waker().clone());
-                Poll::Pending
-            }
-        }
+        self.slot.outcome.poll(context)
     }
 }
 
 impl fmt::Debug for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
-        f.debug_struct("Slot").field("outcome", &state.outcome).finish_non_exhaustive()
+        f.debug_struct("Slot").field("outcome", &self.outcome.get()).finish_non_exhaustive()
     }
 }
 
 impl fmt::Debug for ProposalHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.slot.lock();
         f.debug_struct("ProposalHandle")
-            .field("accepted", &state.accepted)
-            .field("outcome", &state.outcome)
+            .field("accepted", &self.slot.accepted.get())
+            .field("outcome", &self.slot.outcome.get())
             .finish()
     }
 }

@@ -2,7 +2,7 @@
 //! receiver), with the lab's XTerm/XIndex/XLen hints and a whole-batch check
 //! before anything touches the log.
 
-use raft_log::{Index, Term};
+use raft_log::{EntryKind, Index, Term};
 
 use super::Raft;
 use crate::{AppendRequest, AppendResponse};
@@ -17,11 +17,14 @@ pub(crate) enum BadBatch {
     DecreasingTerm { index: Index },
     /// An entry's term (or `prev_log_term`) is past the request's term.
     TermFromTheFuture { index: Index },
+    /// An entry of a kind this version refuses (membership changes).
+    ReservedKind { index: Index },
 }
 
 /// Checks a batch whole: indices contiguous after `prev_log_index`, terms
-/// never decreasing from `prev_log_term`, none past the leader's term. A
-/// leader that keeps the Log Matching property never sends anything else.
+/// never decreasing from `prev_log_term`, none past the leader's term, and
+/// no configuration entry (reserved for membership changes). A leader that
+/// keeps the Log Matching property never sends anything else.
 pub(crate) fn check_batch(request: &AppendRequest) -> Result<(), BadBatch> {
     if request.prev_log_term > request.term {
         return Err(BadBatch::TermFromTheFuture { index: request.prev_log_index });
@@ -38,6 +41,9 @@ pub(crate) fn check_batch(request: &AppendRequest) -> Result<(), BadBatch> {
         if entry.term > request.term {
             return Err(BadBatch::TermFromTheFuture { index: entry.index });
         }
+        if entry.kind == EntryKind::Configuration {
+            return Err(BadBatch::ReservedKind { index: entry.index });
+        }
         (index, term) = (entry.index, entry.term);
     }
     Ok(())
@@ -46,14 +52,15 @@ pub(crate) fn check_batch(request: &AppendRequest) -> Result<(), BadBatch> {
 impl Raft {
     /// AppendEntries receiver (Raft Figure 2).
     pub(super) fn handle_append_request(&mut self, request: AppendRequest) -> AppendResponse {
+        let round = request.read_round;
         if request.term < self.term {
-            return self.reject_append(None, Index(0));
+            return self.reject_append(None, Index(0), round);
         }
         self.become_follower(request.term, Some(request.leader));
         self.reset_election_timer();
         if let Err(problem) = check_batch(&request) {
             tracing::warn!(id = %self.id, leader = %request.leader, ?problem, "refused a malformed AppendEntries batch");
-            return self.reject_append(None, self.log.next_index());
+            return self.reject_append(None, self.log.next_index(), round);
         }
 
         let AppendRequest { mut prev_log_index, mut prev_log_term, mut entries, .. } = request;
@@ -67,12 +74,12 @@ impl Raft {
             prev_log_term = self.log.base_term();
         }
         if prev_log_index > self.log.last_index() {
-            return self.reject_append(None, self.log.next_index());
+            return self.reject_append(None, self.log.next_index(), round);
         }
         if self.log.term(prev_log_index) != Some(prev_log_term) {
             return match self.log.conflict_at(prev_log_index) {
-                Some((term, first)) => self.reject_append(Some(term), first),
-                None => self.reject_append(None, self.log.next_index()),
+                Some((term, first)) => self.reject_append(Some(term), first, round),
+                None => self.reject_append(None, self.log.next_index(), round),
             };
         }
 
@@ -87,14 +94,14 @@ impl Raft {
                 // Never a committed one: a leader holds every committed entry.
                 if first <= self.commit_index || self.log.truncate_from(first).is_err() {
                     tracing::warn!(id = %self.id, %first, "refused to truncate committed entries");
-                    return self.reject_append(None, self.log.next_index());
+                    return self.reject_append(None, self.log.next_index(), round);
                 }
                 self.pending.truncate_from(first);
                 self.persisted_index = self.persisted_index.min(Index(first.0 - 1));
             }
             if self.log.append(new_entries.clone()).is_err() {
                 // Unreachable after check_batch; refused whole all the same.
-                return self.reject_append(None, self.log.next_index());
+                return self.reject_append(None, self.log.next_index(), round);
             }
             self.pending.append(new_entries);
         }
@@ -119,13 +126,17 @@ impl Raft {
             match_index,
             conflict_term: None,
             conflict_index: Index(0),
+            read_round: round,
         }
     }
 
+    /// A refusal of an AppendEntries of read round `read_round`, with the
+    /// backtracking hints.
     pub(super) fn reject_append(
         &self,
         conflict_term: Option<Term>,
         conflict_index: Index,
+        read_round: u64,
     ) -> AppendResponse {
         AppendResponse {
             term: self.term,
@@ -133,6 +144,7 @@ impl Raft {
             match_index: Index(0),
             conflict_term,
             conflict_index,
+            read_round,
         }
     }
 }

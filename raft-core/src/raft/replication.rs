@@ -18,6 +18,7 @@ impl Raft {
     /// state, a follower receiving a snapshot included. A probe that got no
     /// answer goes out again.
     pub(super) fn broadcast_heartbeat(&mut self) {
+        self.heartbeat_round();
         // By position, so a heartbeat round allocates no copy of the peer list.
         for position in 0..self.peers.len() {
             let peer = self.peers[position];
@@ -57,7 +58,7 @@ impl Raft {
     /// - in the snapshot state, one after a point the follower is known to
     ///   hold, or the snapshot's: the follower may reject it, which the
     ///   leader ignores, and its election timer restarts all the same.
-    fn heartbeat(&mut self, peer: NodeId) {
+    pub(super) fn heartbeat(&mut self, peer: NodeId) {
         let Some(progress) = self.progress.get(&peer) else { return };
         // Planted bug (test-only): a follower awaiting its snapshot hears
         // nothing, so its election timer runs out (L1-a).
@@ -178,6 +179,7 @@ impl Raft {
             prev_log_term,
             entries,
             leader_commit: commit_index,
+            read_round: self.reads.round(),
         };
         self.send(peer, Request::Append(request));
     }
@@ -197,12 +199,19 @@ impl Raft {
         let last = self.log.last_index();
         let Some(progress) = self.progress.get_mut(&from) else { return };
         progress.on_answer();
+        let round = response.read_round.min(self.reads.round());
+        if round > progress.acked_round {
+            progress.acked_round = round;
+            self.confirm_reads();
+        }
+        let Some(progress) = self.progress.get_mut(&from) else { return };
         if response.success {
             // A follower can only have matched what it was sent.
             let sent_through = Index(prev_log_index.0 + entries);
             progress.on_success(response.match_index.min(sent_through).min(last));
             self.to_replicate.insert(from);
             self.maybe_commit();
+            self.maybe_send_timeout_now(from);
             return;
         }
         self.counters.rejections += 1;
@@ -229,12 +238,19 @@ impl Raft {
     /// unless it was a heartbeat to a follower awaiting its snapshot, whose
     /// own failure decides.
     pub(super) fn handle_failure(&mut self, peer: NodeId, sent: Sent) {
+        if let Sent::ReadIndex { batch, .. } = sent {
+            self.read_index_failed(batch);
+            return;
+        }
         if self.role != Role::Leader || sent.term() != self.term {
             return;
         }
         let Some(progress) = self.progress.get_mut(&peer) else { return };
         let restart = match sent {
-            Sent::Vote { .. } => false,
+            Sent::Vote { .. }
+            | Sent::PreVote { .. }
+            | Sent::TimeoutNow { .. }
+            | Sent::ReadIndex { .. } => false,
             // Only the failure of an append still in flight counts: the
             // probe out now, or a batch in the window. Failures can come
             // long after their call (seconds, on a network that delays

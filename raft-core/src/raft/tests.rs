@@ -7,7 +7,7 @@ use raft_log::{Index, NodeId, Term};
 use raft_persist::PersistedState;
 
 use super::Raft;
-use crate::{Applied, Config, Message, Outgoing, Request, RequestId, Role, Sent};
+use crate::{Applied, Config, Message, Outgoing, ReadOutcome, Request, RequestId, Role, Sent};
 
 /// A cluster of cores joined by a lossless in-order message queue and an
 /// instant disk, with per-node isolation to model partitions. A message to or
@@ -17,6 +17,8 @@ struct Cluster {
     nodes: Vec<Raft>,
     isolated: BTreeSet<u64>,
     applied: Vec<Vec<Applied>>,
+    /// The read outcomes each node's Ready gave, in order.
+    reads: Vec<Vec<ReadOutcome>>,
     /// Messages in flight: (from, to, message).
     queue: VecDeque<(NodeId, NodeId, Message)>,
     /// What each requester remembers of its requests in flight.
@@ -27,10 +29,26 @@ struct Cluster {
 pub(super) fn new_test_config(id: u64, size: u64) -> Config {
     let mut config = Config::new(NodeId(id), (0..size).map(NodeId).collect());
     config.seed = 7 + id * 1_000_003;
+    // These tests count indices from the first command.
+    config.noop_on_election = false;
     config
 }
 
 impl Cluster {
+    /// A cluster like [`Cluster::new`]'s, with every node's configuration
+    /// changed by `adjust`.
+    fn with(size: u64, adjust: impl Fn(&mut Config)) -> Cluster {
+        let mut cluster = Cluster::new(size);
+        cluster.nodes = (0..size)
+            .map(|id| {
+                let mut config = new_test_config(id, size);
+                adjust(&mut config);
+                Raft::new(config, PersistedState::default()).unwrap()
+            })
+            .collect();
+        cluster
+    }
+
     fn new(size: u64) -> Cluster {
         let nodes = (0..size)
             .map(|id| Raft::new(new_test_config(id, size), PersistedState::default()).unwrap())
@@ -39,6 +57,7 @@ impl Cluster {
             nodes,
             isolated: BTreeSet::new(),
             applied: vec![Vec::new(); size as usize],
+            reads: vec![Vec::new(); size as usize],
             queue: VecDeque::new(),
             asked: HashMap::new(),
             next_id: 0,
@@ -56,6 +75,7 @@ impl Cluster {
                     node.on_persisted(index, term);
                 }
                 self.applied[position].extend(ready.committed);
+                self.reads[position].extend(ready.reads);
                 let from = NodeId(position as u64);
                 for message in ready.messages.into_iter().chain(ready.persisted_messages) {
                     self.post(from, message);
@@ -146,7 +166,7 @@ impl Cluster {
             .iter()
             .filter_map(|item| match item {
                 Applied::Command { data, .. } => Some(data.to_vec()),
-                Applied::Snapshot { .. } => None,
+                Applied::Snapshot { .. } | Applied::Noop { .. } => None,
             })
             .collect()
     }
@@ -258,12 +278,16 @@ fn a_vote_goes_only_to_an_up_to_date_log_and_once_per_term() {
     cluster.nodes[leader].propose(vec![1]).unwrap();
     cluster.tick(20);
     let voter = (leader + 1) % 3;
+    // Leader stickiness would refuse every candidate here; it has tests of
+    // its own.
+    cluster.nodes[voter].config.check_quorum = false;
     let term = cluster.nodes[voter].status().term.next();
     let stale = crate::VoteRequest {
         term,
         candidate: NodeId(99),
         last_log_index: Index(0),
         last_log_term: Term(0),
+        transfer: false,
     };
     let response = cluster.nodes[voter].handle_vote_request(stale);
     assert!(!response.granted, "a candidate missing a committed entry must lose");
@@ -272,6 +296,7 @@ fn a_vote_goes_only_to_an_up_to_date_log_and_once_per_term() {
         candidate: NodeId(98),
         last_log_index: Index(1),
         last_log_term: cluster.nodes[voter].log.last_term(),
+        transfer: false,
     };
     assert!(cluster.nodes[voter].handle_vote_request(fresh.clone()).granted);
     let rival = crate::VoteRequest { candidate: NodeId(97), ..fresh };
@@ -339,15 +364,17 @@ fn a_term_near_the_end_of_the_range_is_refused_not_adopted() {
         candidate: NodeId(7),
         last_log_index: Index(u64::MAX),
         last_log_term: Term(u64::MAX),
+        transfer: false,
     });
-    let response = cluster.nodes[follower].handle_request(hostile);
-    assert_eq!(response, crate::Response::Vote(crate::VoteResponse { term, granted: false }));
+    let response = cluster.nodes[follower].handle_request(NodeId(7), crate::RequestId(1), hostile);
+    assert_eq!(response, Some(crate::Response::Vote(crate::VoteResponse { term, granted: false })));
     let answer = crate::Response::Append(crate::AppendResponse {
         term: Term(u64::MAX),
         success: false,
         match_index: Index(0),
         conflict_term: None,
         conflict_index: Index(0),
+        read_round: 0,
     });
     let sent = Sent::Append { term, prev_log_index: Index(0), entries: 0 };
     cluster.nodes[leader].handle_response(NodeId(follower as u64), sent, answer);
@@ -420,5 +447,6 @@ fn entries_that_do_not_follow_the_snapshot_are_an_error_not_a_panic() {
     assert!(Raft::new(new_test_config(0, 3), state).is_err());
 }
 
+mod extensions;
 mod regressions;
 mod safety;

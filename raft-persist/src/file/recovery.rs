@@ -6,7 +6,7 @@ use std::io::ErrorKind;
 
 use crate::file::directory::{Directory, LOG, io_error, snapshot_name};
 use crate::file::frame::{Damage, Frames};
-use crate::file::record::{self, LOG_MAGIC, Record};
+use crate::file::record::{self, Header, LOG_HEADER_LEN, LogFormat, Record};
 use crate::image::Image;
 use crate::{PersistError, Snapshot, Update};
 
@@ -36,9 +36,17 @@ pub(crate) struct Files {
 ///   renamed into place, or before the old snapshot was removed) and any
 ///   temporary file are removed.
 ///
+/// A log of an older [`LogFormat`] is read in its own layout and then
+/// rewritten whole in [`LogFormat::CURRENT`] (by [`rewrite_log`], as a save
+/// with a snapshot rewrites it), so nothing is ever appended to an old log. A
+/// crash during the rewrite leaves the old log, which the next open upgrades
+/// again.
+///
 /// # Errors
-/// [`PersistError::Corrupt`] for damage anywhere but the log's last record,
-/// or a log that does not replay; [`PersistError::Io`] for failing IO.
+/// [`PersistError::UnsupportedFormat`] for a log of a version this build does
+/// not read; [`PersistError::Corrupt`] for a log without the log header, for
+/// damage anywhere but the log's last record, or a log that does not replay;
+/// [`PersistError::Io`] for failing IO.
 pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
     let path = directory.file(LOG);
     let bytes = match fs::read(&path) {
@@ -47,14 +55,22 @@ pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
         Err(error) => return Err(io_error("reading", &path)(error)),
     };
     let corrupt = |offset: u64| PersistError::Corrupt { path: path.clone(), offset };
-    if !bytes.starts_with(LOG_MAGIC) {
-        return Err(corrupt(0));
-    }
-    let mut frames = Frames::new(&bytes, LOG_MAGIC.len());
+    let format = match LogFormat::of_log(&bytes) {
+        Header::Supported(format) => format,
+        Header::Unsupported(version) => {
+            return Err(PersistError::UnsupportedFormat {
+                path,
+                version,
+                supported: LogFormat::SUPPORTED,
+            });
+        }
+        Header::NotALog => return Err(corrupt(0)),
+    };
+    let mut frames = Frames::new(&bytes, LOG_HEADER_LEN);
     let base = frames.next_frame().ok().flatten();
-    let base_offset = LOG_MAGIC.len() as u64;
+    let base_offset = LOG_HEADER_LEN as u64;
     let Some(Record::Base { generation, point }) =
-        base.and_then(|frame| record::decode::<Record<'_>>(frame.payload))
+        base.and_then(|frame| format.decode_record(frame.payload))
     else {
         // The first record is written with the file, before it is renamed
         // into place: it cannot be torn, only damaged.
@@ -80,7 +96,8 @@ pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
     let log_len = loop {
         match frames.next_frame() {
             Ok(Some(frame)) => {
-                let update = record::decode::<Record<'_>>(frame.payload)
+                let update = format
+                    .decode_record(frame.payload)
                     .and_then(Record::into_update)
                     .ok_or_else(|| corrupt(frame.offset))?;
                 image.save(&update).map_err(|_| corrupt(frame.offset))?;
@@ -91,6 +108,18 @@ pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
         }
     };
 
+    if format != LogFormat::CURRENT {
+        // The rewrite drops a torn tail along with the old layout.
+        directory.remove_leftovers(point.map(|_| generation))?;
+        let (log, log_len) = rewrite_log(directory, generation, &mut image)?;
+        tracing::info!(
+            path = %path.display(),
+            from = format.number(),
+            to = LogFormat::CURRENT.number(),
+            "rewrote the log in the current format version"
+        );
+        return Ok(Files { image, log, log_len, generation, snapshot_len });
+    }
     let log = OpenOptions::new().append(true).open(&path).map_err(io_error("opening", &path))?;
     if log_len < bytes.len() as u64 {
         tracing::warn!(
@@ -110,9 +139,31 @@ pub(crate) fn recover(directory: &Directory) -> Result<Files, PersistError> {
 fn start_empty(directory: &Directory) -> Result<Files, PersistError> {
     directory.remove_leftovers(None)?;
     let mut image = Image::new();
-    let bytes = record::log_file(0, &mut image)?;
+    let (log, log_len) = rewrite_log(directory, 0, &mut image)?;
+    Ok(Files { image, log, log_len, generation: 0, snapshot_len: 0 })
+}
+
+/// Replaces the log with a new one holding `image` whole, in
+/// [`LogFormat::CURRENT`], whose base record names the snapshot file of
+/// `generation`; a crash leaves the old log or the new one (see
+/// [`Directory::replace`]). Returns the new log, open for appending, and its
+/// length.
+///
+/// The one way a whole log is written: when a directory starts empty, when a
+/// save with a snapshot compacts the log, and when a log of an older format
+/// is upgraded.
+///
+/// # Errors
+/// [`PersistError::RecordTooLarge`] if one entry alone exceeds a frame, before
+/// anything is written; [`PersistError::Io`] as [`Directory::replace`].
+pub(crate) fn rewrite_log(
+    directory: &Directory,
+    generation: u64,
+    image: &mut Image,
+) -> Result<(File, u64), PersistError> {
+    let bytes = record::log_file(generation, image)?;
     let log = directory.replace(LOG, &bytes)?;
-    Ok(Files { image, log, log_len: bytes.len() as u64, generation: 0, snapshot_len: 0 })
+    Ok((log, bytes.len() as u64))
 }
 
 /// Reads and checks the snapshot file of `generation`, returning the snapshot

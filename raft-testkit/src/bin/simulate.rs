@@ -3,7 +3,7 @@
 //! ```text
 //! simulate [--seeds N] [--first S] [--nodes 3,5,7] [--faults all|<mix>,...]
 //!          [--threads T] [--seconds S] [--healing-bound S] [--planted-bug NAME]
-//!          [--stop-at-first-failure]
+//!          [--stop-at-first-failure] [--no-pre-vote]
 //! simulate --replay SEED --nodes N --faults MIX [--seconds S] [--healing-bound S]
 //!          [--planted-bug NAME] [--keep-faults 0,3,7] [--trace [--trace-from SECONDS]]
 //!          [--shrink]
@@ -41,6 +41,7 @@ struct Options {
     max_bytes_per_append: Option<u64>,
     max_inflight_appends: Option<usize>,
     max_uncommitted_entries: Option<u64>,
+    pre_vote: bool,
     #[cfg(feature = "planted-bugs")]
     planted_bug: Option<raft_core::PlantedBug>,
     replay: Option<u64>,
@@ -73,7 +74,7 @@ fn usage() {
         "usage: simulate [--seeds N] [--first S] [--nodes 3,5,7] [--faults all|MIX,...] [--threads T]",
         "                [--seconds S] [--healing-bound S] [--stop-at-first-failure]",
         "                [--max-bytes-per-append B] [--max-inflight-appends N]",
-        "                [--max-uncommitted-entries N] [--planted-bug NAME]",
+        "                [--max-uncommitted-entries N] [--no-pre-vote] [--planted-bug NAME]",
         "       simulate --replay SEED --nodes N --faults MIX [the same settings]",
         "                [--keep-faults 0,3,7] [--trace [--trace-from SECONDS]] [--shrink]",
     ] {
@@ -95,6 +96,7 @@ fn parse(arguments: Vec<String>) -> Result<Options, String> {
         max_bytes_per_append: None,
         max_inflight_appends: None,
         max_uncommitted_entries: None,
+        pre_vote: true,
         #[cfg(feature = "planted-bugs")]
         planted_bug: None,
         replay: None,
@@ -133,6 +135,7 @@ fn parse(arguments: Vec<String>) -> Result<Options, String> {
             "--max-uncommitted-entries" => {
                 options.max_uncommitted_entries = Some(number(&value()?)?)
             }
+            "--no-pre-vote" => options.pre_vote = false,
             "--keep-faults" => {
                 let list = value()?;
                 options.keep_faults = Some(if list.is_empty() {
@@ -188,6 +191,7 @@ fn config(options: &Options, nodes: usize, faults: FaultMix) -> SimulationConfig
     config.max_bytes_per_append = options.max_bytes_per_append;
     config.max_inflight_appends = options.max_inflight_appends;
     config.max_uncommitted_entries = options.max_uncommitted_entries;
+    config.pre_vote = options.pre_vote;
     #[cfg(feature = "planted-bugs")]
     {
         config.planted_bug = options.planted_bug;

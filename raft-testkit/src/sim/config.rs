@@ -50,6 +50,10 @@ pub struct SimulationConfig {
     /// the leader's backpressure bound. Default: `None` (the core's default,
     /// 65,536, which a run never reaches).
     pub max_uncommitted_entries: Option<u64>,
+    /// Every core's [`pre_vote`](raft_core::Config::pre_vote). Default:
+    /// `true`, as the core's. PreVote hides some liveness bugs (a node cut
+    /// off from its leader cannot disrupt), so a hunt for those turns it off.
+    pub pre_vote: bool,
     /// A known bug for every node's core to commit (test-only: with the
     /// `planted-bugs` feature). Default: `None`.
     #[cfg(feature = "planted-bugs")]
@@ -68,6 +72,7 @@ impl SimulationConfig {
             max_bytes_per_append: None,
             max_inflight_appends: None,
             max_uncommitted_entries: None,
+            pre_vote: true,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -128,6 +133,9 @@ impl SimulationConfig {
         }
         if let Some(entries) = self.max_uncommitted_entries {
             command.push_str(&format!(" --max-uncommitted-entries {entries}"));
+        }
+        if !self.pre_vote {
+            command.push_str(" --no-pre-vote");
         }
         #[cfg(feature = "planted-bugs")]
         if let Some(bug) = self.planted_bug {

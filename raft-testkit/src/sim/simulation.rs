@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use raft_core::{
-    Applied, Config, Index, Message, NodeId, Outgoing, ProposeError, Raft, Ready, Request,
+    Applied, Bytes, Config, Index, Message, NodeId, Outgoing, ProposeError, Raft, Ready, Request,
     RequestId, Role, Sent,
 };
 use raft_persist::{MemPersister, PersistedState, Persister};
@@ -411,7 +411,9 @@ impl Simulation {
                 return Ok(());
             }
             let (role, term) = (member.raft.role(), member.raft.term());
-            let Ready { messages, update, persisted_messages, committed } = member.raft.ready();
+            // The simulated clients write only, so no read is ever asked for.
+            let Ready { messages, update, persisted_messages, committed, reads: _ } =
+                member.raft.ready();
             self.checker.updated(node, role, term, &update)?;
             for message in messages {
                 self.send(node, message)?;
@@ -476,44 +478,58 @@ impl Simulation {
     fn apply(&mut self, node: usize, item: Applied) -> Result<(), Violation> {
         let member = &mut self.nodes[node];
         let applied = member.service.applied;
-        match item {
-            Applied::Command { index, term, data } => {
-                if index <= applied {
-                    return Err(Violation::AppliedTwice { node, index, applied });
-                }
-                if index != applied.next() {
-                    return Err(Violation::AppliedOutOfOrder { node, index, applied });
-                }
-                member.service.digest = chain(member.service.digest, &data);
-                member.service.applied = index;
-                let (digest, incarnation) = (member.service.digest, member.incarnation);
-                self.counters.applied += 1;
-                self.recorder.record(self.now, TraceEvent::Apply { node, index, term });
-                self.checker.applied_command(node, index, &data, digest)?;
-                if let Some(data) = self.client.resolve(node, incarnation, index, term, &data) {
-                    self.checker.acknowledge(index, &data);
-                    self.counters.acknowledged += 1;
-                    self.recorder.record(self.now, TraceEvent::Acknowledged { node, index });
-                }
-            }
+        let (index, term, data) = match item {
+            Applied::Command { index, term, data } => (index, term, data),
+            // A leader's no-op applies as an empty command, which no client's
+            // command is: it takes its index in every check.
+            Applied::Noop { index, term } => (index, term, Bytes::new()),
             Applied::Snapshot { index, data, .. } => {
-                if index <= applied {
-                    return Err(Violation::SnapshotMovedServiceBackward { node, index, applied });
-                }
-                let state = Service::from_snapshot(&data)
-                    .filter(|state| state.applied == index)
-                    .ok_or(Violation::StateMachineSafety { node, index, what: "state" })?;
-                member.service = state;
-                let incarnation = member.incarnation;
-                self.counters.snapshots_installed += 1;
-                self.recorder.record(self.now, TraceEvent::InstallSnapshot { node, index });
-                self.checker.installed_snapshot(node, index, state.digest)?;
-                self.client.forget(node, incarnation, index);
+                return self.install_snapshot(node, index, &data);
             }
+        };
+        if index <= applied {
+            return Err(Violation::AppliedTwice { node, index, applied });
+        }
+        if index != applied.next() {
+            return Err(Violation::AppliedOutOfOrder { node, index, applied });
+        }
+        member.service.digest = chain(member.service.digest, &data);
+        member.service.applied = index;
+        let (digest, incarnation) = (member.service.digest, member.incarnation);
+        self.counters.applied += 1;
+        self.recorder.record(self.now, TraceEvent::Apply { node, index, term });
+        self.checker.applied_command(node, index, &data, digest)?;
+        if let Some(data) = self.client.resolve(node, incarnation, index, term, &data) {
+            self.checker.acknowledge(index, &data);
+            self.counters.acknowledged += 1;
+            self.recorder.record(self.now, TraceEvent::Acknowledged { node, index });
         }
         Ok(())
     }
 
+    /// `node`'s service installs a snapshot through `index`.
+    fn install_snapshot(
+        &mut self,
+        node: usize,
+        index: Index,
+        data: &[u8],
+    ) -> Result<(), Violation> {
+        let member = &mut self.nodes[node];
+        let applied = member.service.applied;
+        if index <= applied {
+            return Err(Violation::SnapshotMovedServiceBackward { node, index, applied });
+        }
+        let state = Service::from_snapshot(data)
+            .filter(|state| state.applied == index)
+            .ok_or(Violation::StateMachineSafety { node, index, what: "state" })?;
+        member.service = state;
+        let incarnation = member.incarnation;
+        self.counters.snapshots_installed += 1;
+        self.recorder.record(self.now, TraceEvent::InstallSnapshot { node, index });
+        self.checker.installed_snapshot(node, index, state.digest)?;
+        self.client.forget(node, incarnation, index);
+        Ok(())
+    }
     /// `node`'s service snapshots once it has applied enough since its last.
     fn maybe_snapshot(&mut self, node: usize) -> Result<(), Violation> {
         let every = self.profile.workload.snapshot_every;
@@ -948,6 +964,7 @@ fn core_config(
         config.max_inflight_appends.unwrap_or(profile.core.max_inflight_appends);
     core.max_uncommitted_entries =
         config.max_uncommitted_entries.unwrap_or(profile.core.max_uncommitted_entries);
+    core.pre_vote = config.pre_vote;
     #[cfg(feature = "planted-bugs")]
     {
         core.planted_bug = config.planted_bug;

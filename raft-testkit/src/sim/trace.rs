@@ -237,6 +237,7 @@ impl TraceEvent<'_> {
                     Role::Follower => 0,
                     Role::Candidate => 1,
                     Role::Leader => 2,
+                    Role::PreCandidate => 3,
                 };
                 let leader = leader.map_or(u64::MAX, |leader| leader.0);
                 recorder.feed_all(&[14, node as u64, role, term.0, leader, commit.0])
@@ -307,6 +308,30 @@ impl Wire<'_> {
                 response.conflict_index.0,
             ]),
             Wire::Answer(Response::Snapshot(response)) => recorder.feed_all(&[36, response.term.0]),
+            Wire::Request(Request::PreVote(request)) => recorder.feed_all(&[
+                37,
+                request.term.0,
+                request.candidate.0,
+                request.last_log_index.0,
+                request.last_log_term.0,
+            ]),
+            Wire::Request(Request::TimeoutNow(request)) => {
+                recorder.feed_all(&[38, request.term.0, request.leader.0])
+            }
+            Wire::Request(Request::ReadIndex(request)) => {
+                recorder.feed_all(&[39, request.term.0, request.batch])
+            }
+            Wire::Answer(Response::PreVote(response)) => {
+                recorder.feed_all(&[40, response.term.0, response.granted.into()])
+            }
+            Wire::Answer(Response::TimeoutNow(response)) => {
+                recorder.feed_all(&[41, response.term.0])
+            }
+            Wire::Answer(Response::ReadIndex(response)) => recorder.feed_all(&[
+                42,
+                response.term.0,
+                response.index.map_or(u64::MAX, |index| index.0),
+            ]),
         }
     }
 }
@@ -460,6 +485,29 @@ impl fmt::Display for Wire<'_> {
             ),
             Wire::Answer(Response::Snapshot(response)) => {
                 write!(f, "snapshot answer(term {})", response.term)
+            }
+            Wire::Request(Request::PreVote(request)) => write!(
+                f,
+                "PreVote(term {}, last ({}, {}))",
+                request.term, request.last_log_index, request.last_log_term
+            ),
+            Wire::Request(Request::TimeoutNow(request)) => {
+                write!(f, "TimeoutNow(term {})", request.term)
+            }
+            Wire::Request(Request::ReadIndex(request)) => {
+                write!(f, "ReadIndex(term {}, batch {})", request.term, request.batch)
+            }
+            Wire::Answer(Response::PreVote(response)) => write!(
+                f,
+                "pre-vote answer(term {}, {})",
+                response.term,
+                if response.granted { "granted" } else { "refused" }
+            ),
+            Wire::Answer(Response::TimeoutNow(response)) => {
+                write!(f, "timeout-now answer(term {})", response.term)
+            }
+            Wire::Answer(Response::ReadIndex(response)) => {
+                write!(f, "read-index answer(term {}, index {:?})", response.term, response.index)
             }
         }
     }

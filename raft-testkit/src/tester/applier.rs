@@ -75,6 +75,12 @@ fn deliver(shared: &Shared, i: usize, node: &Node, item: Applied) {
             }
             // The lab's plain applier ignores snapshots.
             Applied::Snapshot { .. } => (Ok(()), None),
+            Applied::Noop { index, .. } => (
+                Err(format!(
+                    "server {i} applied a no-op at index {index}: the lab's configuration keeps them off"
+                )),
+                None,
+            ),
         };
         if let Err(error) = outcome {
             state.record_apply_error(error);

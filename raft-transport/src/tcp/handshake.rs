@@ -9,8 +9,16 @@ use crate::error::WireError;
 
 /// The first bytes on every connection.
 const MAGIC: [u8; 4] = *b"RAFT";
-/// The version of the wire protocol this crate speaks.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+/// The version of the wire protocol this crate speaks. It covers the frames
+/// and the encoding of the Raft messages they carry, so it changes whenever
+/// those messages do; peers of different versions refuse each other at the
+/// handshake ([`WireError::VersionMismatch`]), before any frame is read.
+///
+/// - 1: the first protocol.
+/// - 2: every entry carries its kind (command, no-op or configuration:
+///   [`EntryKind`](raft_log::EntryKind)), and PreVote, TimeoutNow and
+///   ReadIndex join the Raft messages.
+pub(crate) const PROTOCOL_VERSION: u32 = 2;
 /// Bytes of a [`Hello`] on the wire.
 pub(crate) const HELLO_LEN: usize = 24;
 

@@ -13,6 +13,7 @@ fn request(prev: (u64, u64), entries: &[(u64, u64)]) -> AppendRequest {
         prev_log_term: Term(prev.1),
         entries: entries.iter().map(|&(i, t)| Entry::new(Index(i), Term(t), vec![])).collect(),
         leader_commit: Index(0),
+        read_round: 0,
     }
 }
 

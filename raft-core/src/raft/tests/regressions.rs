@@ -26,15 +26,7 @@ type Queued = (NodeId, NodeId, Message);
 /// A cluster like [`Cluster::new`]'s, with every node's configuration changed
 /// by `adjust`.
 fn cluster_with(size: u64, adjust: impl Fn(&mut Config)) -> Cluster {
-    let mut cluster = Cluster::new(size);
-    cluster.nodes = (0..size)
-        .map(|id| {
-            let mut config = new_test_config(id, size);
-            adjust(&mut config);
-            Raft::new(config, PersistedState::default()).unwrap()
-        })
-        .collect();
-    cluster
+    Cluster::with(size, adjust)
 }
 
 /// Delivers what is queued, and what that causes, as [`Cluster::deliver`]
@@ -334,6 +326,7 @@ fn append(prev: (u64, u64), entries: &[(u64, u64)], leader_commit: u64) -> Reque
             .map(|&(index, term)| Entry::new(Index(index), Term(term), vec![index as u8]))
             .collect(),
         leader_commit: Index(leader_commit),
+        read_round: 0,
     })
 }
 

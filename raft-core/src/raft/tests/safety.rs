@@ -8,6 +8,13 @@
 //! step it checks Raft's safety properties across all nodes (§5.2, §5.3,
 //! §5.4); after the faults it heals everything and checks that the cluster
 //! converges within a bound.
+//!
+//! Some steps are clients' reads through ReadIndex on any node, and some
+//! leadership transfers; each schedule draws PreVote, CheckQuorum and the
+//! leader's no-op on or off. Every read's index must cover every write
+//! acknowledged (applied by any service) before the read began, and the state
+//! read must hold only commands proposed before it was served: the reads are
+//! linearizable.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -21,7 +28,10 @@ use rand::{Rng, SeedableRng};
 
 use super::new_test_config;
 use crate::raft::Raft;
-use crate::{Applied, Config, Message, Outgoing, Ready, Request, RequestId, Response, Role, Sent};
+use crate::{
+    Applied, Config, Message, Outgoing, ReadId, ReadOutcome, Ready, Request, RequestId, Response,
+    Role, Sent,
+};
 
 /// Nodes in the cluster.
 const SIZE: usize = 5;
@@ -175,6 +185,13 @@ struct Coverage {
     lost_writes: u64,
     /// The most ticks a healed cluster took to converge.
     worst_healing_ticks: u64,
+    /// Reads that got a read index and were served from a state applied
+    /// through it.
+    reads_served: u64,
+    /// Of those, reads asked on a follower (forwarded to the leader).
+    follower_reads_served: u64,
+    /// Leadership transfers that ended with the target leading.
+    transfers_completed: u64,
 }
 
 impl Coverage {
@@ -187,6 +204,9 @@ impl Coverage {
         failures: 0,
         lost_writes: 0,
         worst_healing_ticks: 0,
+        reads_served: 0,
+        follower_reads_served: 0,
+        transfers_completed: 0,
     };
 
     fn add(&mut self, other: &Coverage) {
@@ -198,6 +218,9 @@ impl Coverage {
         self.failures += other.failures;
         self.lost_writes += other.lost_writes;
         self.worst_healing_ticks = self.worst_healing_ticks.max(other.worst_healing_ticks);
+        self.reads_served += other.reads_served;
+        self.follower_reads_served += other.follower_reads_served;
+        self.transfers_completed += other.transfers_completed;
     }
 }
 
@@ -222,6 +245,18 @@ struct World {
     /// Every command any service applied, by index (State Machine Safety).
     applied: BTreeMap<Index, Vec<u8>>,
     next_command: u32,
+    /// The highest index any service has applied: every write up to it has
+    /// been acknowledged to a client (or could have been).
+    acknowledged: u64,
+    /// Reads waiting for their index, by node and name: the acknowledged
+    /// index when each began, and whether it began on a follower.
+    reads: HashMap<(usize, ReadId), (u64, bool)>,
+    /// Reads with an index, waiting for their node's service to apply
+    /// through it: node, index, asked on a follower.
+    to_serve: Vec<(usize, Index, bool)>,
+    next_read: u64,
+    /// A leadership transfer asked for: the target and the term it began in.
+    transfer: Option<(usize, Term)>,
     coverage: Coverage,
 }
 
@@ -233,6 +268,11 @@ impl World {
         let mut config = new_test_config(0, SIZE as u64);
         config.max_bytes_per_append = [64, 256, config.max_bytes_per_append][rng.gen_range(0..3)];
         config.max_inflight_appends = [1, 4, config.max_inflight_appends][rng.gen_range(0..3)];
+        // Lease reads stay off: they assume clocks that run alike, and these
+        // schedules let one node's clock run ahead.
+        config.pre_vote = rng.gen_bool(0.5);
+        config.check_quorum = rng.gen_bool(0.5);
+        config.noop_on_election = rng.gen_bool(0.5);
         let members = (0..SIZE)
             .map(|id| {
                 let persister = MemPersister::new();
@@ -272,6 +312,11 @@ impl World {
             committed: BTreeMap::new(),
             applied: BTreeMap::new(),
             next_command: 0,
+            acknowledged: 0,
+            reads: HashMap::new(),
+            to_serve: Vec::new(),
+            next_read: 0,
+            transfer: None,
             coverage: Coverage::NOTHING,
         }
     }
@@ -297,11 +342,12 @@ impl World {
                     self.propose(leader, count);
                 }
             }
-            42..=71 => {
+            42..=69 => {
                 for _ in 0..4 {
                     self.deliver_any()?;
                 }
             }
+            70..=71 => self.read(),
             72..=84 => {
                 let id = self.rng.gen_range(0..SIZE);
                 let pending = self.members[id].disk.len();
@@ -342,6 +388,8 @@ impl World {
                 self.snapshot(id)?;
             }
             95 => self.time_out_any(),
+            98 => self.read(),
+            99 => self.transfer_leadership(),
             96..=97 => {
                 let calm = Weather {
                     loss: 0.0,
@@ -357,7 +405,91 @@ impl World {
         for id in 0..SIZE {
             self.carry_out(id)?;
         }
+        self.serve_reads()?;
         self.check()
+    }
+
+    /// A client reads through the leader, through a node that believes it
+    /// leads (perhaps deposed, in a minority), or through any node (a node
+    /// that is down never answers).
+    fn read(&mut self) {
+        let claimants: Vec<usize> = (0..SIZE)
+            .filter(|&id| self.members[id].up && self.members[id].raft.role() == Role::Leader)
+            .collect();
+        let id = match (self.rng.gen_range(0..3), self.leader()) {
+            (0, Some(leader)) => leader,
+            (1, _) if !claimants.is_empty() => claimants[self.rng.gen_range(0..claimants.len())],
+            _ => self.rng.gen_range(0..SIZE),
+        };
+        if !self.members[id].up {
+            return;
+        }
+        self.next_read += 1;
+        let read = ReadId(self.next_read);
+        let on_follower = self.members[id].raft.role() != Role::Leader;
+        self.reads.insert((id, read), (self.acknowledged, on_follower));
+        self.members[id].raft.read_index(read);
+    }
+
+    /// Node `id`'s core answered a read: its index must cover every write
+    /// acknowledged before the read began.
+    fn read_answered(&mut self, id: usize, outcome: ReadOutcome) -> Result<(), String> {
+        let Some((floor, on_follower)) = self.reads.remove(&(id, outcome.id)) else {
+            return Err(format!(
+                "node {id} answered read {:?}, which it was never asked",
+                outcome.id
+            ));
+        };
+        let Ok(index) = outcome.result else { return Ok(()) };
+        if index.0 < floor {
+            return Err(format!(
+                "linearizable reads: node {id} gave read index {index} to a read that began after index {floor} was acknowledged"
+            ));
+        }
+        self.to_serve.push((id, index, on_follower));
+        Ok(())
+    }
+
+    /// Serves the reads whose node has applied through their index: the
+    /// state read is the service's first `index` commands, each proposed
+    /// before now.
+    fn serve_reads(&mut self) -> Result<(), String> {
+        let mut waiting = Vec::new();
+        for (id, index, on_follower) in std::mem::take(&mut self.to_serve) {
+            let service = &self.members[id].service;
+            if !self.members[id].up {
+                continue; // The client hears nothing.
+            }
+            if (service.len() as u64) < index.0 {
+                waiting.push((id, index, on_follower));
+                continue;
+            }
+            let newest = service[..index.0 as usize]
+                .iter()
+                .filter_map(|command| <[u8; 4]>::try_from(&command[..]).ok())
+                .map(u32::from_be_bytes)
+                .max()
+                .unwrap_or(0);
+            if newest > self.next_command {
+                return Err(format!(
+                    "linearizable reads: node {id} served a state holding command {newest}, never proposed"
+                ));
+            }
+            self.coverage.reads_served += 1;
+            self.coverage.follower_reads_served += u64::from(on_follower);
+        }
+        self.to_serve = waiting;
+        Ok(())
+    }
+
+    /// The leader, if any, is asked to hand its lead to another node.
+    fn transfer_leadership(&mut self) {
+        let Some(leader) = self.leader() else { return };
+        let target = (leader + self.rng.gen_range(1..SIZE)) % SIZE;
+        let term = self.members[leader].raft.term();
+        if self.members[leader].raft.transfer_leadership(NodeId(target as u64)).is_ok() {
+            self.transfer = Some((target, term));
+        }
     }
 
     fn tick_all(&mut self) {
@@ -402,10 +534,13 @@ impl World {
                 return Ok(());
             }
             if self.members[id].raft.has_ready() {
-                let Ready { messages, update, persisted_messages, committed } =
+                let Ready { messages, update, persisted_messages, committed, reads } =
                     self.members[id].raft.ready();
                 for message in messages {
                     self.post(id, message)?;
+                }
+                for outcome in reads {
+                    self.read_answered(id, outcome)?;
                 }
                 self.members[id].disk.push_back(Write { update, persisted_messages, committed });
             } else if self.weather.prompt_disk && !self.members[id].disk.is_empty() {
@@ -663,6 +798,8 @@ impl World {
             return;
         }
         member.up = false;
+        self.reads.retain(|&(node, _), _| node != id);
+        self.to_serve.retain(|&(node, _, _)| node != id);
         let lost: Vec<Write> = member.disk.drain(..).collect();
         self.coverage.lost_writes += lost.len() as u64;
         for write in lost {
@@ -694,7 +831,16 @@ impl World {
     /// The service above node `id` takes one committed item.
     fn apply(&mut self, id: usize, item: Applied) -> Result<(), String> {
         let applied = self.members[id].service.len() as u64;
+        // A leader's no-op applies as an empty command, which no client's
+        // command is.
+        let item = match item {
+            Applied::Noop { index, term } => {
+                Applied::Command { index, term, data: Vec::new().into() }
+            }
+            item => item,
+        };
         match item {
+            Applied::Noop { .. } => unreachable!("turned into a command above"),
             Applied::Command { index, data, .. } => {
                 if index.0 != applied + 1 {
                     return Err(format!(
@@ -705,6 +851,7 @@ impl World {
                 self.record_applied(id, index, &data)?;
                 self.members[id].service.push(data);
                 self.coverage.commands_applied += 1;
+                self.acknowledged = self.acknowledged.max(index.0);
             }
             Applied::Snapshot { index, data, .. } => {
                 if index.0 <= applied {
@@ -754,6 +901,15 @@ impl World {
         for id in 0..SIZE {
             if self.members[id].up {
                 self.check_node(id)?;
+            }
+        }
+        if let Some((target, term)) = self.transfer {
+            let raft = &self.members[target].raft;
+            if raft.role() == Role::Leader && raft.term() > term {
+                self.coverage.transfers_completed += 1;
+                self.transfer = None;
+            } else if self.leader().is_some_and(|id| self.members[id].raft.term() > term) {
+                self.transfer = None; // Another node took the lead.
             }
         }
         for id in 0..SIZE {
@@ -886,9 +1042,12 @@ impl World {
         let bound = HEALING_ELECTION_TIMEOUTS * u64::from(self.config.election_ticks_max);
         for ticks in 1..=bound {
             self.tick_all();
+            // Clients keep reading while the cluster heals.
+            self.read();
             for id in 0..SIZE {
                 self.carry_out(id)?;
             }
+            self.serve_reads()?;
             // In the order sent, as the real transports deliver between two
             // nodes (see the note on `Weather::reordering`).
             while !self.pool.is_empty() {
@@ -979,6 +1138,9 @@ fn random_schedules_keep_raft_safe_and_converge() {
         ("duplicate answers", coverage.duplicate_answers),
         ("failed calls", coverage.failures),
         ("saves lost in a crash", coverage.lost_writes),
+        ("reads served", coverage.reads_served),
+        ("reads served through a follower", coverage.follower_reads_served),
+        ("leadership transfers completed", coverage.transfers_completed),
     ] {
         assert!(count > 0, "no schedule produced any {what}: {coverage:?}");
     }
