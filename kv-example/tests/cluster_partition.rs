@@ -1,12 +1,10 @@
 //! Partitions of a three-process cluster, made by freezing processes
 //! (SIGSTOP: a frozen node neither sends nor answers, as if cut off from
 //! everyone) and by stopping and starting them. An isolated leader is
-//! replaced and rejoins as a follower, a minority acknowledges nothing, and a
-//! node stopped and started again catches up, with nothing acknowledged lost.
-//!
-//! Moving the leader on purpose (`POST /admin/transfer-leader`) waits for
-//! `raft-core`'s leadership transfer; until then the route answers 501, and
-//! the last test here says so.
+//! replaced and rejoins as a follower, a minority acknowledges nothing, a
+//! node stopped and started again catches up, and the lead moved on purpose
+//! (`POST /admin/transfer-leader`) away from a node about to be stopped
+//! loses nothing acknowledged.
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -142,14 +140,33 @@ fn stop_cleanly(cluster: &mut Cluster, node: usize) {
 }
 
 #[test]
-fn leadership_transfer_answers_not_supported_until_raft_core_has_it() {
-    let cluster = Cluster::start(3, &[]);
-    let leader = cluster.wait_for_leader(&[0, 1, 2]);
-    let target = (leader + 1) % 3 + 1;
-    let url = format!("{}/admin/transfer-leader", cluster.url(leader));
-    let body = format!(r#"{{"to": {target}}}"#);
+fn the_lead_moves_on_request_before_its_node_is_stopped_and_nothing_acknowledged_is_lost() {
+    let mut cluster = Cluster::start(3, &[]);
+    let old = cluster.wait_for_leader(&[0, 1, 2]);
+    let old_term = term_of(&cluster, old);
+    let mut acknowledged = write_keys(&cluster.url(old), "before", 20);
+
+    // Asked through a follower, which forwards it to the leader.
+    let target = (old + 1) % 3;
+    let follower = (old + 2) % 3;
+    let url = format!("{}/admin/transfer-leader", cluster.url(follower));
+    let body = format!(r#"{{"to": {}}}"#, target + 1);
     let answer = request("POST", &url, Some(body.as_bytes())).unwrap();
-    assert_eq!(answer.status, 501, "{:?}", answer.body);
-    assert_eq!(answer.body["error"], "not_supported");
-    assert_eq!(cluster.wait_for_leader(&[0, 1, 2]), leader, "nothing moved");
+    assert_eq!(answer.status, 202, "{:?}", answer.body);
+    assert_eq!(answer.body["transferring_to"], target as u64 + 1);
+    let leader = cluster.wait_for_leader(&[0, 1, 2]);
+    assert_eq!(leader, target, "the target took the lead");
+    assert!(term_of(&cluster, target) > old_term);
+
+    // The old leader, now a follower, can be stopped without an election.
+    stop_cleanly(&mut cluster, old);
+    acknowledged.extend(write_keys(&cluster.url(target), "after", 20));
+    cluster.restart(old);
+    assert_everywhere(&cluster, &acknowledged);
+
+    // A bad target is refused; the leader stays.
+    let url = format!("{}/admin/transfer-leader", cluster.url(target));
+    let answer = request("POST", &url, Some(br#"{"to": 9}"#)).unwrap();
+    assert_eq!(answer.status, 400, "{:?}", answer.body);
+    assert_eq!(cluster.wait_for_leader(&[0, 1, 2]), target);
 }

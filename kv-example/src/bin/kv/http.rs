@@ -19,8 +19,9 @@ use serde_json::{Value, json};
 
 use crate::config::Member;
 use crate::metrics::Metrics;
-use crate::node_ops::{TransferError, linearizable_get, transfer_leadership};
+use crate::node_ops::{linearizable_get, transfer_leadership};
 use crate::status::{ClusterStatus, LeaderLog, MemberStatus, NodeStatus};
+use raft_core::TransferError;
 
 /// The largest request body accepted, in bytes; larger ones get 413.
 pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -409,16 +410,22 @@ enum Outcome {
     Forwarded(Response),
 }
 
-/// Runs `request` through the log on this node, on the blocking pool (a
-/// submit waits for the commit and the apply); if this node does not lead,
-/// forwards the original request to the leader.
+/// Runs `request` on this node, on the blocking pool: a write through the
+/// log (a submit waits for the commit and the apply), a `Get` as a
+/// linearizable read (ReadIndex, no log entry; a follower serves it
+/// locally once it has applied through the leader's read index). If no
+/// leader answers this node, forwards the original request to the leader.
 async fn through_log(
     app: &Arc<App>,
     request: Request,
     original: Original,
 ) -> Result<Outcome, ApiError> {
     use std::sync::atomic::Ordering::Relaxed;
-    app.metrics.proposals.fetch_add(1, Relaxed);
+    let counter = match request {
+        Request::Get { .. } => &app.metrics.reads,
+        _ => &app.metrics.proposals,
+    };
+    counter.fetch_add(1, Relaxed);
     let server = app.server.clone();
     let result = tokio::task::spawn_blocking(move || match request {
         Request::Get { key } => linearizable_get(&server, key),
@@ -510,8 +517,13 @@ struct TransferBody {
     to: u64,
 }
 
+/// Asks the leader to hand its lead to `to`; a follower forwards the request
+/// to the leader. 202 once the leader has taken it in: the cluster status
+/// shows the new leader when the transfer is done.
 async fn transfer_leader(
     State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(ApiError::from_body)?;
@@ -522,11 +534,18 @@ async fn transfer_leader(
     if !app.members.iter().any(|member| member.id == to) {
         return Err(ApiError::bad_request(format!("node {to} is not a member")));
     }
-    match transfer_leadership(app.server.rsm().node(), to) {
+    let node = app.server.rsm().node().clone();
+    let result = tokio::task::spawn_blocking(move || transfer_leadership(&node, to))
+        .await
+        .map_err(internal)?;
+    match result {
         Ok(()) => Ok(json_response(StatusCode::ACCEPTED, &json!({ "transferring_to": to.0 }))),
-        Err(error @ TransferError::NotSupported) => {
-            Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_supported", error.to_string()))
+        Err(TransferError::NotLeader { leader_hint }) => {
+            let original = Original { method: Method::POST, uri, headers, body };
+            forward(&app, leader_hint, original).await
         }
+        Err(error @ TransferError::UnknownPeer(_)) => Err(ApiError::bad_request(error.to_string())),
+        Err(error) => Err(ApiError::unavailable("stopped", error.to_string())),
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct Metrics {
     pub(crate) forwarded: AtomicU64,
     /// Stale reads served from the local replica.
     pub(crate) stale_reads: AtomicU64,
+    /// Linearizable reads (ReadIndex) this node served or tried to.
+    pub(crate) reads: AtomicU64,
     saves: AtomicU64,
     save_nanos: AtomicU64,
     save_buckets: [AtomicU64; SAVE_BUCKETS.len()],
@@ -73,11 +75,13 @@ impl Metrics {
         let mut out = String::new();
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let counters = &status.counters;
-        let rows: [(&str, &str, &str, u64); 20] = [
+        let rows: [(&str, &str, &str, u64); 22] = [
             ("kv_proposals_total", COUNTER, "Operations this node submitted to the Raft log.", load(&self.proposals)),
             ("kv_proposals_failed_total", COUNTER, "Submitted operations that got no answer here (not the leader, busy, timed out).", load(&self.proposals_failed)),
             ("kv_forwarded_total", COUNTER, "Requests forwarded to the leader.", load(&self.forwarded)),
             ("kv_stale_reads_total", COUNTER, "Reads served from the local replica (?stale=true).", load(&self.stale_reads)),
+            ("kv_reads_total", COUNTER, "Linearizable reads (ReadIndex, no log entry) this node took.", load(&self.reads)),
+            ("raft_reads_confirmed_total", COUNTER, "Read indices this node confirmed as leader (one per follower's batch).", counters.reads_confirmed),
             ("raft_term", GAUGE, "The node's current term.", status.term.0),
             ("raft_is_leader", GAUGE, "1 if the node leads, else 0.", u64::from(status.role == Role::Leader)),
             ("raft_commit_index", GAUGE, "The highest log index known committed (its rate is commits per second).", status.commit_index.0),

@@ -1,34 +1,34 @@
-//! The two things the HTTP API asks of the Raft node that are about to
-//! change, each in one place: transferring leadership (not in `raft-core`
-//! yet) and the linearizable read (through the log today, ReadIndex later).
+//! The two things the HTTP API asks of the Raft node beyond submitting
+//! commands, each in one place: transferring leadership and the linearizable
+//! read.
 
-use kv_example::{KvServer, Reply, Request};
-use raft_core::{Node, NodeId};
+use kv_example::{KvError, KvServer, Reply};
+use raft_core::{Node, NodeId, TransferError};
 use raft_rsm::SubmitError;
 
-/// Why a leadership transfer did not start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum TransferError {
-    /// This build's `raft-core` cannot transfer leadership yet.
-    #[error("leadership transfer is not supported by this build of raft-core yet")]
-    NotSupported,
-}
-
-/// Asks `node` to hand its leadership to `to`.
+/// Asks `node` to hand its leadership to `to` (thesis §3.10): the node stops
+/// taking writes, brings `to` up to date and tells it to campaign at once.
+/// Returns once the node has taken the request in; the cluster status shows
+/// the transfer while it runs and the new leader once it is done.
 ///
-/// The one place the service calls into `raft-core` for a transfer; until
-/// `Node::transfer_leadership` exists it refuses every request.
+/// # Errors
+/// [`TransferError::NotLeader`] on a follower, [`TransferError::UnknownPeer`]
+/// for a target outside the cluster, [`TransferError::Shutdown`] once the
+/// node stopped.
 pub(crate) fn transfer_leadership(node: &Node, to: NodeId) -> Result<(), TransferError> {
-    tracing::info!(node = %node.id(), %to, "leadership transfer asked for; not supported yet");
-    Err(TransferError::NotSupported)
+    tracing::info!(node = %node.id(), %to, "leadership transfer asked for");
+    node.transfer_leadership(to)
 }
 
-/// Reads `key` linearizably on `server`: today by running the read through
-/// the log (as every `KvServer` operation does), so the answer reflects
-/// every write that completed before the read began. The one place to switch
-/// to a ReadIndex barrier and a local read.
+/// Reads `key` linearizably on `server` without writing to the log: a read
+/// index from the leader (ReadIndex, forwarded from a follower), a wait until
+/// this node has applied through it, then a read of the local store. The
+/// answer reflects every write acknowledged before the read began.
 ///
-/// Blocks until the read has committed and applied, or failed.
+/// Blocks until the read is served, or failed.
 pub(crate) fn linearizable_get(server: &KvServer, key: String) -> Result<Reply, SubmitError> {
-    server.rsm().submit(Request::Get { key })
+    server.rsm().read(|store| match store.get(&key) {
+        Some((value, version)) => Reply::Value { value: value.to_owned(), version },
+        None => Reply::Failed(KvError::NoKey),
+    })
 }

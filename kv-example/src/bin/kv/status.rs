@@ -24,6 +24,9 @@ pub(crate) struct NodeStatus {
     pub(crate) snapshot_index: u64,
     pub(crate) last_index: u64,
     pub(crate) elections: u64,
+    /// On a leader handing its lead over, the node taking it.
+    #[serde(default)]
+    pub(crate) transfer: Option<u64>,
     /// On the leader, each follower's replication progress.
     pub(crate) progress: Vec<PeerStatus>,
     /// The leader changes this node has seen, oldest first.
@@ -94,6 +97,7 @@ impl NodeStatus {
             snapshot_index: status.snapshot_index.0,
             last_index: status.last_index.0,
             elections: status.counters.elections,
+            transfer: status.transfer.map(|to| to.0),
             progress: status
                 .progress
                 .iter()
@@ -119,6 +123,7 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Leader => "leader",
         Role::Candidate => "candidate",
+        Role::PreCandidate => "pre-candidate",
         Role::Follower => "follower",
     }
 }
@@ -172,6 +177,7 @@ mod tests {
             last_index: Index(0),
             persisted_index: Index(0),
             progress: Vec::new(),
+            transfer: None,
             counters: Counters::default(),
         }
     }
