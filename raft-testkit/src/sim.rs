@@ -6,7 +6,8 @@
 //!
 //! - [`Simulation`]: one run of one seed; [`Sweep`]: many seeds, on threads.
 //! - [`SimulationConfig`]: the cluster size, the [`FaultMix`], the phase
-//!   lengths (and, test-only, a planted bug).
+//!   lengths, the core's extensions (PreVote, CheckQuorum, the leader's no-op,
+//!   lease reads: drawn per seed, or fixed), and, test-only, a planted bug.
 //! - [`RunReport`] and [`RunCounters`]: what a run did; [`Failure`] and
 //!   [`Violation`]: the property a failing run broke, with the command line
 //!   that replays it.
@@ -16,14 +17,15 @@
 //! partitions (symmetric, one-way, the leader isolated, a bridge node);
 //! calls that fail at a deadline, one outcome per call as a transport gives;
 //! crashes that keep only what was saved, and restarts; disks whose saves take
-//! time and complete in order while the node runs on; a client's proposals;
-//! the services' snapshots; and clocks whose ticks stall and burst, at rates
-//! skewed within a bound. `SIMULATOR.md` at the crate's root has the details,
-//! the properties and how to run it.
+//! time and complete in order while the node runs on; a client's proposals
+//! and its linearizable reads (ReadIndex, through the leader or a follower,
+//! each checked against the writes acknowledged and the reads served before
+//! it began); leadership transfers; the services' snapshots; and clocks
+//! whose ticks stall and burst, at rates skewed within a bound.
+//! `SIMULATOR.md` at the crate's root has the details, the properties and
+//! how to run it.
 //!
-//! Not here: real time, threads inside a run, reads and leadership transfers
-//! (the core has neither yet; the client's request type is where they go),
-//! and membership changes.
+//! Not here: real time, threads inside a run, and membership changes.
 
 mod calls;
 mod checker;
@@ -37,6 +39,7 @@ mod node;
 #[cfg(feature = "planted-bugs")]
 mod planted;
 mod profile;
+mod reads;
 mod report;
 mod schedule;
 mod service;

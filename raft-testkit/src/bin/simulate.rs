@@ -3,7 +3,8 @@
 //! ```text
 //! simulate [--seeds N] [--first S] [--nodes 3,5,7] [--faults all|<mix>,...]
 //!          [--threads T] [--seconds S] [--healing-bound S] [--planted-bug NAME]
-//!          [--stop-at-first-failure] [--no-pre-vote]
+//!          [--stop-at-first-failure] [--pre-vote on|off|drawn] [--check-quorum on|off|drawn]
+//!          [--noop-on-election on|off|drawn] [--lease-reads on|off|drawn]
 //! simulate --replay SEED --nodes N --faults MIX [--seconds S] [--healing-bound S]
 //!          [--planted-bug NAME] [--keep-faults 0,3,7] [--trace [--trace-from SECONDS]]
 //!          [--shrink]
@@ -41,7 +42,10 @@ struct Options {
     max_bytes_per_append: Option<u64>,
     max_inflight_appends: Option<usize>,
     max_uncommitted_entries: Option<u64>,
-    pre_vote: bool,
+    pre_vote: Option<bool>,
+    check_quorum: Option<bool>,
+    noop_on_election: Option<bool>,
+    lease_reads: Option<bool>,
     #[cfg(feature = "planted-bugs")]
     planted_bug: Option<raft_core::PlantedBug>,
     replay: Option<u64>,
@@ -74,7 +78,8 @@ fn usage() {
         "usage: simulate [--seeds N] [--first S] [--nodes 3,5,7] [--faults all|MIX,...] [--threads T]",
         "                [--seconds S] [--healing-bound S] [--stop-at-first-failure]",
         "                [--max-bytes-per-append B] [--max-inflight-appends N]",
-        "                [--max-uncommitted-entries N] [--no-pre-vote] [--planted-bug NAME]",
+        "                [--max-uncommitted-entries N] [--planted-bug NAME]",
+        "                [--pre-vote S] [--check-quorum S] [--noop-on-election S] [--lease-reads S]",
         "       simulate --replay SEED --nodes N --faults MIX [the same settings]",
         "                [--keep-faults 0,3,7] [--trace [--trace-from SECONDS]] [--shrink]",
     ] {
@@ -82,6 +87,9 @@ fn usage() {
     }
     let mixes: Vec<&str> = FaultMix::ALL.iter().map(|mix| mix.name()).collect();
     eprintln!("fault mixes: {}", mixes.join(", "));
+    eprintln!(
+        "S is on, off or drawn (the seed draws it); defaults: drawn, lease reads off; --no-pre-vote is --pre-vote off"
+    );
 }
 
 fn parse(arguments: Vec<String>) -> Result<Options, String> {
@@ -96,7 +104,10 @@ fn parse(arguments: Vec<String>) -> Result<Options, String> {
         max_bytes_per_append: None,
         max_inflight_appends: None,
         max_uncommitted_entries: None,
-        pre_vote: true,
+        pre_vote: None,
+        check_quorum: None,
+        noop_on_election: None,
+        lease_reads: Some(false),
         #[cfg(feature = "planted-bugs")]
         planted_bug: None,
         replay: None,
@@ -135,7 +146,11 @@ fn parse(arguments: Vec<String>) -> Result<Options, String> {
             "--max-uncommitted-entries" => {
                 options.max_uncommitted_entries = Some(number(&value()?)?)
             }
-            "--no-pre-vote" => options.pre_vote = false,
+            "--no-pre-vote" => options.pre_vote = Some(false),
+            "--pre-vote" => options.pre_vote = switch(&value()?)?,
+            "--check-quorum" => options.check_quorum = switch(&value()?)?,
+            "--noop-on-election" => options.noop_on_election = switch(&value()?)?,
+            "--lease-reads" => options.lease_reads = switch(&value()?)?,
             "--keep-faults" => {
                 let list = value()?;
                 options.keep_faults = Some(if list.is_empty() {
@@ -175,6 +190,16 @@ fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.replace('_', "").parse().map_err(|_| format!("{text:?} is not a number"))
 }
 
+/// An extension's setting: `on`, `off`, or `drawn` (`None`: the seed draws).
+fn switch(text: &str) -> Result<Option<bool>, String> {
+    match text {
+        "on" => Ok(Some(true)),
+        "off" => Ok(Some(false)),
+        "drawn" => Ok(None),
+        _ => Err(format!("{text:?} is not on, off or drawn")),
+    }
+}
+
 fn seconds(text: &str) -> Result<Duration, String> {
     let value: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
     Duration::try_from_secs_f64(value).map_err(|_| format!("{text:?} is not a number of seconds"))
@@ -192,6 +217,9 @@ fn config(options: &Options, nodes: usize, faults: FaultMix) -> SimulationConfig
     config.max_inflight_appends = options.max_inflight_appends;
     config.max_uncommitted_entries = options.max_uncommitted_entries;
     config.pre_vote = options.pre_vote;
+    config.check_quorum = options.check_quorum;
+    config.noop_on_election = options.noop_on_election;
+    config.lease_reads = options.lease_reads;
     #[cfg(feature = "planted-bugs")]
     {
         config.planted_bug = options.planted_bug;
@@ -399,6 +427,18 @@ fn long_run(options: &Options) -> ExitCode {
         total.simulated.as_secs_f64() / wall.as_secs_f64(),
         total.seeds_tried as f64 / wall.as_secs_f64(),
         total.steps
+    );
+    let counters = &total.counters;
+    println!(
+        "reads: {} asked, {} indexed and checked, {} served ({} through a follower, {} answered at once by a lease), {} refused; transfers: {} taken on, {} completed",
+        counters.reads,
+        counters.reads_indexed,
+        counters.reads_served,
+        counters.follower_reads_served,
+        counters.reads_answered_at_once,
+        counters.reads_refused,
+        counters.transfers,
+        counters.transfers_completed
     );
     if let Some((seed, healing)) = total.worst_healing {
         println!(

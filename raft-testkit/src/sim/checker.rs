@@ -342,6 +342,25 @@ impl Checker {
         self.acknowledged.keys().next_back().copied().unwrap_or_default()
     }
 
+    /// The highest index through `index` at which a service applied a
+    /// client's command (not a leader's no-op, which applies as an empty
+    /// command), or 0. An index no service applied counts as a command: it
+    /// cannot be, since some service applied every index before any reached
+    /// past it.
+    pub(crate) fn last_command_through(&self, index: Index) -> Index {
+        let mut position = index.0 as usize;
+        if position >= self.applied.len() {
+            return index;
+        }
+        while position > 0 {
+            match &self.applied[position].data {
+                Some(data) if data.is_empty() => position -= 1,
+                _ => return Index(position as u64),
+            }
+        }
+        Index(0)
+    }
+
     /// Once the healed cluster converged at `commit`: every log checked whole
     /// again, every service at `commit` with one state, and every
     /// acknowledged write within it.

@@ -1,6 +1,7 @@
 //! [`Client`]: the simulated client. It proposes commands at a steady rate
 //! to the node it believes leads, keeps a bounded number of them waiting, and
-//! learns which ones committed.
+//! learns which ones committed; and it reads, through ReadIndex, from that
+//! node or from any other.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -10,20 +11,28 @@ use rand::rngs::SmallRng;
 
 /// What the client asks of the cluster.
 ///
-/// The extension point for the requests the core does not offer yet: a
-/// linearizable read (ReadIndex, or a lease read) and a leadership transfer
-/// belong here, issued by [`Client::next_request`] like proposals. A read
-/// would be checked against the acknowledged writes (it must see every write
-/// acknowledged before it began); a lease read depends on the bound on tick
-/// rates that the clock faults keep (each node's tick period stays within the
-/// profile's `tick_skew` of 10 ms, and a stall is followed by a burst, so no
-/// node's clock runs more than the skew fast), which is the assumption such a
-/// read's safety argument needs. A leadership transfer would be one more
-/// fault kind in the schedule.
+/// A read asks a node's core for a read index ([`raft_core::Raft::read_index`])
+/// and, once the index comes, reads the node's service when it has applied
+/// through it; the read is checked against the acknowledged writes (it must
+/// see every write acknowledged before it began) and the reads served before
+/// it (`src/sim/reads.rs`). A leadership transfer is not the client's: it is
+/// a fault of the schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ClientRequest {
     /// Propose `count` new commands at once.
     Propose { count: usize },
+    /// A linearizable read of `node`'s service.
+    Read { node: ReadTarget },
+}
+
+/// The node a read goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadTarget {
+    /// The node the client believes leads (its proposals' target).
+    BelievedLeader,
+    /// This node, drawn at random: mostly a follower, whose core forwards
+    /// the read to the leader.
+    Node(usize),
 }
 
 /// The most proposals the client keeps waiting at once: past it, it waits
@@ -51,6 +60,9 @@ struct Pending {
 #[derive(Debug)]
 pub(crate) struct Client {
     rng: SmallRng,
+    /// The reads' choices, a stream of their own, so that reading leaves the
+    /// proposals' choices alone.
+    read_rng: SmallRng,
     /// The node the client will send its next proposal to.
     pub(crate) target: usize,
     next_command: u64,
@@ -61,9 +73,10 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(rng: SmallRng) -> Client {
+    pub(crate) fn new(rng: SmallRng, read_rng: SmallRng) -> Client {
         Client {
             rng,
+            read_rng,
             target: 0,
             next_command: 0,
             pending: BTreeMap::new(),
@@ -95,6 +108,22 @@ impl Client {
         let count =
             if burst > 0.0 && self.rng.gen_bool(burst) { self.rng.gen_range(2..=12) } else { 1 };
         ClientRequest::Propose { count }
+    }
+
+    /// How long until the client's next read, given a mean of `mean` µs.
+    pub(crate) fn next_read_gap(&mut self, mean: u64) -> u64 {
+        self.read_rng.gen_range(1..=2 * mean.max(1))
+    }
+
+    /// The client's next read: to the node it believes leads, or with
+    /// chance `anywhere` to any of the `nodes`.
+    pub(crate) fn next_read(&mut self, anywhere: f64, nodes: usize) -> ClientRequest {
+        let node = if self.read_rng.gen_bool(anywhere) {
+            ReadTarget::Node(self.read_rng.gen_range(0..nodes))
+        } else {
+            ReadTarget::BelievedLeader
+        };
+        ClientRequest::Read { node }
     }
 
     /// A new, unique command: its number, then 0 to 32 bytes of padding (so

@@ -19,8 +19,10 @@ pub const MAX_NODES: usize = 9;
 ///
 /// The seed draws the rest from the [`faults`](Self::faults) mix: the
 /// network's latency, loss and duplication, the disks' speeds, the fault
-/// schedule, the client's rate, how often services snapshot, and the core's
-/// batch and window bounds.
+/// schedule, the client's rates of writes and reads, how often services
+/// snapshot, the core's batch and window bounds, and (unless the settings
+/// below fix them) which of the core's extensions run: PreVote, CheckQuorum,
+/// the leader's no-op, lease reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimulationConfig {
     /// Nodes in the cluster. 3, 5 and 7 are the sizes tested; 1 to
@@ -50,10 +52,26 @@ pub struct SimulationConfig {
     /// the leader's backpressure bound. Default: `None` (the core's default,
     /// 65,536, which a run never reaches).
     pub max_uncommitted_entries: Option<u64>,
-    /// Every core's [`pre_vote`](raft_core::Config::pre_vote). Default:
-    /// `true`, as the core's. PreVote hides some liveness bugs (a node cut
+    /// Every core's [`pre_vote`](raft_core::Config::pre_vote), or `None`
+    /// for the seed to draw it (on for three seeds in four, the same on every
+    /// node). Default: `None`. PreVote hides some liveness bugs (a node cut
     /// off from its leader cannot disrupt), so a hunt for those turns it off.
-    pub pre_vote: bool,
+    pub pre_vote: Option<bool>,
+    /// Every core's [`check_quorum`](raft_core::Config::check_quorum) (and
+    /// leader stickiness), or `None` for the seed to draw it (on for three
+    /// seeds in four, and whenever lease reads are on). Default: `None`.
+    pub check_quorum: Option<bool>,
+    /// Every core's
+    /// [`noop_on_election`](raft_core::Config::noop_on_election), or `None`
+    /// for the seed to draw it (on for three seeds in four). Default: `None`.
+    pub noop_on_election: Option<bool>,
+    /// Every core's [`lease_reads`](raft_core::Config::lease_reads), or
+    /// `None` for the seed to draw it (on for half the seeds that run
+    /// CheckQuorum). Default: `Some(false)`: the lease assumes clocks that
+    /// run at one rate, and the clock faults here break that assumption
+    /// (`SIMULATOR.md`, "Lease reads"), so lease reads fail under them. On
+    /// needs CheckQuorum on or drawn.
+    pub lease_reads: Option<bool>,
     /// A known bug for every node's core to commit (test-only: with the
     /// `planted-bugs` feature). Default: `None`.
     #[cfg(feature = "planted-bugs")]
@@ -72,7 +90,10 @@ impl SimulationConfig {
             max_bytes_per_append: None,
             max_inflight_appends: None,
             max_uncommitted_entries: None,
-            pre_vote: true,
+            pre_vote: None,
+            check_quorum: None,
+            noop_on_election: None,
+            lease_reads: Some(false),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -104,6 +125,9 @@ impl SimulationConfig {
         if self.healing_bound < Duration::from_secs(1) {
             return Err(SimulationError::InvalidConfig("healing_bound must be at least 1 s"));
         }
+        if self.lease_reads == Some(true) && self.check_quorum == Some(false) {
+            return Err(SimulationError::InvalidConfig("lease_reads needs check_quorum"));
+        }
         Ok(())
     }
 
@@ -134,8 +158,15 @@ impl SimulationConfig {
         if let Some(entries) = self.max_uncommitted_entries {
             command.push_str(&format!(" --max-uncommitted-entries {entries}"));
         }
-        if !self.pre_vote {
-            command.push_str(" --no-pre-vote");
+        for (flag, setting, default) in [
+            ("--pre-vote", self.pre_vote, None),
+            ("--check-quorum", self.check_quorum, None),
+            ("--noop-on-election", self.noop_on_election, None),
+            ("--lease-reads", self.lease_reads, Some(false)),
+        ] {
+            if setting != default {
+                command.push_str(&format!(" {flag} {}", switch_name(setting)));
+            }
         }
         #[cfg(feature = "planted-bugs")]
         if let Some(bug) = self.planted_bug {
@@ -146,6 +177,16 @@ impl SimulationConfig {
             command.push_str(extra);
         }
         command
+    }
+}
+
+/// How the command line spells an extension's setting: `on`, `off`, or
+/// `drawn` (the seed draws it).
+pub(crate) fn switch_name(setting: Option<bool>) -> &'static str {
+    match setting {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "drawn",
     }
 }
 

@@ -23,8 +23,10 @@ pub(crate) enum Event {
     Arrive { from: usize, to: usize, call: u64, packet: Packet },
     /// `node`'s oldest save completes, if the node is still of `incarnation`.
     SaveDone { node: usize, incarnation: u32 },
-    /// The client's next request.
+    /// The client's next proposal.
     Client,
+    /// The client's next read.
+    Read,
     /// The fault at this position of the schedule strikes.
     Fault(usize),
     /// The fault phase ends.

@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-use crate::sim::FaultMix;
+use crate::sim::{FaultMix, SimulationConfig};
 
 /// Microseconds in a millisecond.
 const MS: u64 = 1_000;
@@ -52,6 +52,9 @@ pub(crate) struct FaultRates {
     /// Mean µs between clock stalls (0: none), and their length.
     pub(crate) stall_every: u64,
     pub(crate) stall_length: (u64, u64),
+    /// Mean µs between requests that the leader hand its lead to another
+    /// node (0: none).
+    pub(crate) transfer_every: u64,
 }
 
 /// What the client and the services do.
@@ -64,6 +67,22 @@ pub(crate) struct Workload {
     /// A service snapshots once it has applied this many commands past its
     /// last snapshot (0: never).
     pub(crate) snapshot_every: u64,
+    /// Mean µs between client reads.
+    pub(crate) read_every: u64,
+    /// The chance that a read goes to a random node rather than to the one
+    /// the client believes leads (a follower read, forwarded to the leader).
+    pub(crate) read_anywhere: f64,
+}
+
+/// The protocol extensions every core of one run uses (the same on every
+/// node: a cluster agrees on them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Protocol {
+    pub(crate) pre_vote: bool,
+    pub(crate) check_quorum: bool,
+    pub(crate) noop_on_election: bool,
+    /// Only with `check_quorum`.
+    pub(crate) lease_reads: bool,
 }
 
 /// The core's tunables, shrunk on some seeds to exercise the pipeline's
@@ -90,6 +109,9 @@ pub(crate) struct Profile {
     pub(crate) faults: FaultRates,
     pub(crate) workload: Workload,
     pub(crate) core: CoreTuning,
+    /// What the seed drew; the configuration's overrides apply on top
+    /// ([`Profile::protocol_for`]).
+    pub(crate) protocol: Protocol,
 }
 
 fn pick<T: Copy>(rng: &mut SmallRng, choices: &[T]) -> T {
@@ -117,11 +139,15 @@ impl Profile {
             crash_leader: 0.4,
             stall_every: 0,
             stall_length: (50 * MS, 1_500 * MS),
+            transfer_every: 0,
         };
         let mut workload = Workload {
             proposal_every: pick(rng, &[10 * MS, 20 * MS, 40 * MS]),
             burst: 0.05,
             snapshot_every: pick(rng, &[0, 25, 100]),
+            // Drawn last, below, so the draws above stay what they were.
+            read_every: 0,
+            read_anywhere: 0.0,
         };
         let mut call_timeout = 250 * MS;
         let mut tick_skew = 0.02;
@@ -206,6 +232,48 @@ impl Profile {
             spike_max: 0,
             snapshot_transfer: weather.snapshot_transfer,
         };
-        Profile { weather, healed_weather, call_timeout, disk, tick_skew, faults, workload, core }
+        // Drawn after everything else, so that the settings above are what
+        // they were before reads, transfers and the extensions' switches.
+        workload.read_every = pick(rng, &[20 * MS, 50 * MS, 100 * MS]);
+        workload.read_anywhere = 0.25;
+        faults.transfer_every = match mix {
+            FaultMix::Lossy | FaultMix::Partitions | FaultMix::Clocks => 2_000 * MS,
+            FaultMix::Chaos => pick(rng, &[1_500 * MS, 3_000 * MS]),
+            FaultMix::Calm | FaultMix::Crashes | FaultMix::Snapshots => 0,
+        };
+        // Each extension is on for three seeds in four, as it is on by
+        // default in the core; a lease for half the seeds with CheckQuorum.
+        let pre_vote = rng.gen_bool(0.75);
+        let check_quorum = rng.gen_bool(0.75);
+        let noop_on_election = rng.gen_bool(0.75);
+        let lease_reads = rng.gen_bool(0.5) && check_quorum;
+        let protocol = Protocol { pre_vote, check_quorum, noop_on_election, lease_reads };
+        Profile {
+            weather,
+            healed_weather,
+            call_timeout,
+            disk,
+            tick_skew,
+            faults,
+            workload,
+            core,
+            protocol,
+        }
+    }
+
+    /// The extensions a run uses: what the seed drew, overridden by
+    /// `config`'s settings. A lease asked for turns CheckQuorum on unless the
+    /// configuration turns it off (which [`SimulationConfig::validate`]
+    /// refuses).
+    pub(crate) fn protocol_for(&self, config: &SimulationConfig) -> Protocol {
+        let drawn = self.protocol;
+        let lease_reads = config.lease_reads.unwrap_or(drawn.lease_reads);
+        let check_quorum = config.check_quorum.unwrap_or(drawn.check_quorum || lease_reads);
+        Protocol {
+            pre_vote: config.pre_vote.unwrap_or(drawn.pre_vote),
+            check_quorum,
+            noop_on_election: config.noop_on_election.unwrap_or(drawn.noop_on_election),
+            lease_reads: lease_reads && check_quorum,
+        }
     }
 }

@@ -47,6 +47,25 @@ pub struct RunCounters {
     pub snapshots_taken: u64,
     /// Snapshots the services installed from a leader.
     pub snapshots_installed: u64,
+    /// Reads the client asked for (ReadIndex).
+    pub reads: u64,
+    /// Reads whose index came back, checked against what the client knew
+    /// was written.
+    pub reads_indexed: u64,
+    /// Reads refused or failed (no leader known, leadership lost, a failed
+    /// call to the leader).
+    pub reads_refused: u64,
+    /// Reads served: their node's service had applied through their index.
+    pub reads_served: u64,
+    /// Of those, reads asked of a node that did not lead (forwarded).
+    pub follower_reads_served: u64,
+    /// Reads a leader answered at once, without a heartbeat round: under a
+    /// lease (or in a one-node cluster).
+    pub reads_answered_at_once: u64,
+    /// Leadership transfers a leader took on.
+    pub transfers: u64,
+    /// Of those, transfers whose target took the lead.
+    pub transfers_completed: u64,
     /// The highest term any node reached.
     pub highest_term: u64,
 }
@@ -73,6 +92,14 @@ impl RunCounters {
         self.applied += other.applied;
         self.snapshots_taken += other.snapshots_taken;
         self.snapshots_installed += other.snapshots_installed;
+        self.reads += other.reads;
+        self.reads_indexed += other.reads_indexed;
+        self.reads_refused += other.reads_refused;
+        self.reads_served += other.reads_served;
+        self.follower_reads_served += other.follower_reads_served;
+        self.reads_answered_at_once += other.reads_answered_at_once;
+        self.transfers += other.transfers;
+        self.transfers_completed += other.transfers_completed;
         self.highest_term = self.highest_term.max(other.highest_term);
     }
 }

@@ -48,6 +48,9 @@ pub(crate) enum Fault {
     Restart { crash: usize },
     /// A node's ticks stop for `micros`, then the missed ticks come at once.
     ClockStall { target: Target, micros: u64 },
+    /// The leader of the moment is asked to hand its lead to another node
+    /// (thesis §3.10): the one `choice` picks among the others.
+    TransferLeadership { choice: u64 },
 }
 
 /// A fault and when it strikes.
@@ -114,6 +117,15 @@ impl Schedule {
                 let micros = between(rng, rates.stall_length);
                 faults.push(ScheduledFault { at, fault: Fault::ClockStall { target, micros } });
                 at += gap(rng, rates.stall_every);
+            }
+        }
+        // Drawn last, so the faults above are what they were without them.
+        if rates.transfer_every > 0 {
+            let mut at = gap(rng, rates.transfer_every);
+            while at < length {
+                let choice = rng.r#gen();
+                faults.push(ScheduledFault { at, fault: Fault::TransferLeadership { choice } });
+                at += gap(rng, rates.transfer_every);
             }
         }
         // Sort by time (stably, so equal times keep their drawing order) and

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use raft_core::{
-    Applied, Bytes, Config, Index, Message, NodeId, Outgoing, ProposeError, Raft, Ready, Request,
-    RequestId, Role, Sent,
+    Applied, Bytes, Config, Index, Message, NodeId, Outgoing, ProposeError, Raft, ReadError,
+    ReadOutcome, Ready, Request, RequestId, Role, Sent, Term,
 };
 use raft_persist::{MemPersister, PersistedState, Persister};
 use rand::rngs::SmallRng;
@@ -16,12 +16,13 @@ use rand::{Rng, SeedableRng};
 
 use crate::sim::calls::{CallState, Calls};
 use crate::sim::checker::Checker;
-use crate::sim::client::{Client, ClientRequest};
+use crate::sim::client::{Client, ClientRequest, MAX_WAITING, PROPOSAL_TIMEOUT, ReadTarget};
 use crate::sim::disk::{Disk, Save};
 use crate::sim::events::{Event, EventQueue, Packet};
 use crate::sim::network::Network;
 use crate::sim::node::{NodeClock, SimNode};
-use crate::sim::profile::Profile;
+use crate::sim::profile::{Profile, Protocol};
+use crate::sim::reads::Reads;
 use crate::sim::schedule::{Fault, Schedule, Target};
 use crate::sim::service::{Service, chain};
 use crate::sim::time::{TICK_MICROS, VirtualTime, micros};
@@ -48,6 +49,7 @@ enum Stream {
     Clocks = 5,
     Client = 6,
     Cores = 7,
+    Reads = 8,
 }
 
 fn stream(seed: u64, stream: Stream) -> SmallRng {
@@ -61,7 +63,7 @@ fn stream(seed: u64, stream: Stream) -> SmallRng {
 /// Where a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
-    /// Faults strike and the client proposes.
+    /// Faults strike and the client proposes and reads.
     Faults,
     /// Everything is healed; the cluster must converge within the bound.
     Healing { since: u64 },
@@ -70,15 +72,16 @@ enum Phase {
 }
 
 /// One run of a simulated cluster: `nodes` cores of [`raft_core::Raft`] over
-/// [`MemPersister`]s, a network, disks, clocks, a client and the services'
-/// snapshots, all in virtual time, in one thread, with no clock read and no
-/// ambient randomness. The same seed and [`SimulationConfig`] give the same
+/// [`MemPersister`]s, a network, disks, clocks, a client that writes and
+/// reads (ReadIndex), leadership transfers and the services' snapshots, all
+/// in virtual time, in one thread, with no clock read and no ambient
+/// randomness. The same seed and [`SimulationConfig`] give the same
 /// run, bit for bit: the [`RunReport::digest`] of its trace says so.
 ///
 /// A run has two phases. For [`SimulationConfig::fault_duration`] the faults
 /// of the configuration's [`FaultMix`](crate::FaultMix) strike while the
-/// client proposes; then everything heals (every link up, every node
-/// restarted, no loss) and the cluster has
+/// client proposes and reads; then everything heals (every link up, every
+/// node restarted, no loss; the client's reads go on) and the cluster has
 /// [`SimulationConfig::healing_bound`] to elect a leader and bring every
 /// node to its commit index. After every step, the properties in
 /// [`Violation`] are checked over all that every node has shown since the
@@ -130,6 +133,13 @@ pub struct Simulation {
     stalled_until: Vec<u64>,
     converged_after: Option<u64>,
     counters: RunCounters,
+    /// The extensions every core runs.
+    protocol: Protocol,
+    /// The client's reads in flight, and their check.
+    reads: Reads,
+    /// The latest leadership transfer a leader took on: its target and the
+    /// term it began in.
+    transfer: Option<(usize, Term)>,
 }
 
 impl Simulation {
@@ -147,11 +157,12 @@ impl Simulation {
             micros(config.fault_duration),
             &mut stream(seed, Stream::Schedule),
         );
+        let protocol = profile.protocol_for(&config);
         let mut core_seeds = stream(seed, Stream::Cores);
         let mut clock_rng = stream(seed, Stream::Clocks);
         let mut nodes = Vec::with_capacity(config.nodes);
         for node in 0..config.nodes {
-            let core = core_config(&config, &profile, node, &mut core_seeds);
+            let core = core_config(&config, &profile, protocol, node, &mut core_seeds);
             let raft = Raft::new(core, PersistedState::default()).map_err(SimulationError::Core)?;
             let skew = (TICK_MICROS as f64 * profile.tick_skew) as u64;
             let period = clock_rng.gen_range(TICK_MICROS - skew..=TICK_MICROS + skew);
@@ -179,7 +190,7 @@ impl Simulation {
             disk_rng: stream(seed, Stream::Disk),
             clock_rng,
             core_seeds,
-            client: Client::new(stream(seed, Stream::Client)),
+            client: Client::new(stream(seed, Stream::Client), stream(seed, Stream::Reads)),
             checker,
             recorder: Recorder::new(false),
             schedule,
@@ -188,6 +199,9 @@ impl Simulation {
             stalled_until: vec![0; config.nodes],
             converged_after: None,
             counters: RunCounters::default(),
+            protocol,
+            reads: Reads::new(config.nodes),
+            transfer: None,
             nodes,
             config,
         })
@@ -212,6 +226,14 @@ impl Simulation {
         self.recorder
             .note(format!("disks: {:?}; tick skew up to {}", profile.disk, profile.tick_skew));
         self.recorder.note(format!("client and services: {:?}", profile.workload));
+        let protocol = self.protocol;
+        self.recorder.note(format!(
+            "every core: pre_vote {}, check_quorum {}, noop_on_election {}, lease_reads {}",
+            protocol.pre_vote,
+            protocol.check_quorum,
+            protocol.noop_on_election,
+            protocol.lease_reads
+        ));
         for (node, member) in self.nodes.iter().enumerate() {
             let core = member.raft.config();
             self.recorder.note(format!(
@@ -324,6 +346,8 @@ impl Simulation {
         }
         let gap = self.client.next_gap(self.profile.workload.proposal_every);
         self.queue.schedule(gap, Event::Client);
+        let gap = self.client.next_read_gap(self.profile.workload.read_every);
+        self.queue.schedule(gap, Event::Read);
         for (position, scheduled) in self.schedule.faults.iter().enumerate() {
             if self.kept[position] {
                 self.queue.schedule(scheduled.at, Event::Fault(position));
@@ -361,15 +385,23 @@ impl Simulation {
                     return Ok(());
                 }
                 let workload = self.profile.workload;
-                match self.client.next_request(workload.burst) {
-                    ClientRequest::Propose { count } => {
-                        if self.client.may_propose(self.now) {
-                            self.propose(self.client.target, count)?;
-                        }
-                    }
-                }
+                let request = self.client.next_request(workload.burst);
+                self.client_request(request)?;
                 let gap = self.client.next_gap(workload.proposal_every);
                 self.queue.schedule(self.now + gap, Event::Client);
+                Ok(())
+            }
+            Event::Read => {
+                // Reads go on while the cluster heals (writes stop: the
+                // healing phase's log must settle).
+                if self.phase == Phase::Done {
+                    return Ok(());
+                }
+                let workload = self.profile.workload;
+                let request = self.client.next_read(workload.read_anywhere, self.nodes.len());
+                self.client_request(request)?;
+                let gap = self.client.next_read_gap(workload.read_every);
+                self.queue.schedule(self.now + gap, Event::Read);
                 Ok(())
             }
             Event::Fault(position) => {
@@ -383,10 +415,18 @@ impl Simulation {
         }
     }
 
-    /// Carries out `node`'s work, then checks the properties.
+    /// Carries out `node`'s work, then checks the properties, and serves the
+    /// reads its service has reached.
     fn settle(&mut self, node: usize) -> Result<(), Violation> {
         self.carry_out(node)?;
         if let Some(change) = self.checker.check(node, &self.nodes)? {
+            if let Some((target, term)) = self.transfer
+                && change.role == Role::Leader
+                && change.term > term
+            {
+                self.counters.transfers_completed += u64::from(node == target);
+                self.transfer = None;
+            }
             self.recorder.record(
                 self.now,
                 TraceEvent::StateChange {
@@ -398,7 +438,95 @@ impl Simulation {
                 },
             );
         }
+        self.serve_reads(node);
         Ok(())
+    }
+
+    /// Carries out what the client asks.
+    fn client_request(&mut self, request: ClientRequest) -> Result<(), Violation> {
+        match request {
+            ClientRequest::Propose { count } => {
+                if self.client.may_propose(self.now) {
+                    self.propose(self.client.target, count)?;
+                }
+                Ok(())
+            }
+            ClientRequest::Read { node } => self.read(node),
+        }
+    }
+
+    /// The client asks a node for a read index, unless [`MAX_WAITING`] reads
+    /// wait already (it stops waiting for one after [`PROPOSAL_TIMEOUT`], as
+    /// for a proposal).
+    fn read(&mut self, target: ReadTarget) -> Result<(), Violation> {
+        if self.reads.waiting(self.now, PROPOSAL_TIMEOUT) >= MAX_WAITING {
+            return Ok(());
+        }
+        let node = match target {
+            ReadTarget::BelievedLeader => self.client.target,
+            ReadTarget::Node(node) => node,
+        };
+        let member = &self.nodes[node];
+        if !member.up {
+            if target == ReadTarget::BelievedLeader {
+                self.client.redirect(None, self.nodes.len());
+            }
+            return Ok(());
+        }
+        let on_follower = member.raft.role() != Role::Leader;
+        let acknowledged = self.checker.last_acknowledged();
+        let place = (node, member.incarnation);
+        let floor = acknowledged.max(self.reads.observed());
+        let id = self.reads.begin(self.now, place, on_follower, acknowledged);
+        self.counters.reads += 1;
+        self.recorder.record(self.now, TraceEvent::ReadAsked { node, read: id.0, floor });
+        self.nodes[node].raft.read_index(id);
+        self.settle(node)
+    }
+
+    /// `node`'s core answered a read: its index is checked, and an error from
+    /// the node the client believes leads redirects the client.
+    fn read_answered(&mut self, node: usize, outcome: ReadOutcome) -> Result<(), Violation> {
+        let read = outcome.id.0;
+        let result = outcome.result.clone();
+        self.recorder.record(self.now, TraceEvent::ReadAnswered { node, read, result: &result });
+        let place = (node, self.nodes[node].incarnation);
+        let (pending, result) = self.reads.answered(place, outcome)?;
+        match result {
+            Ok(_) => {
+                self.counters.reads_indexed += 1;
+                let at_once = pending.asked_at == self.now && !pending.on_follower;
+                self.counters.reads_answered_at_once += u64::from(at_once);
+            }
+            Err(error) => {
+                self.counters.reads_refused += 1;
+                if let ReadError::NotLeader { leader_hint } = error
+                    && node == self.client.target
+                {
+                    let hint = leader_hint.map(|leader| leader.0 as usize);
+                    self.client.redirect(hint, self.nodes.len());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves the reads waiting on `node` whose index its service has
+    /// reached.
+    fn serve_reads(&mut self, node: usize) {
+        let member = &self.nodes[node];
+        if !member.up {
+            return;
+        }
+        let (place, applied) = ((node, member.incarnation), member.service.applied);
+        let checker = &self.checker;
+        let served = self.reads.serve(place, applied, |index| checker.last_command_through(index));
+        for served in served {
+            self.counters.reads_served += 1;
+            self.counters.follower_reads_served += u64::from(served.read.on_follower);
+            let (read, index) = (served.id.0, served.index);
+            self.recorder.record(self.now, TraceEvent::ReadServed { node, read, index, applied });
+        }
     }
 
     /// Takes `node`'s Readys until it has none: each one's messages leave at
@@ -411,10 +539,13 @@ impl Simulation {
                 return Ok(());
             }
             let (role, term) = (member.raft.role(), member.raft.term());
-            // The simulated clients write only, so no read is ever asked for.
-            let Ready { messages, update, persisted_messages, committed, reads: _ } =
+            let Ready { messages, update, persisted_messages, committed, reads } =
                 member.raft.ready();
             self.checker.updated(node, role, term, &update)?;
+            // Reads depend on nothing saved: their outcomes count at once.
+            for outcome in reads {
+                self.read_answered(node, outcome)?;
+            }
             for message in messages {
                 self.send(node, message)?;
             }
@@ -793,8 +924,33 @@ impl Simulation {
                     self.stall(node, micros);
                 }
             }
+            Fault::TransferLeadership { choice } => {
+                if let Some(leader) = self.leader() {
+                    return self.transfer_leadership(leader, choice);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// `leader` is asked to hand its lead to the node `choice` picks among
+    /// the others.
+    fn transfer_leadership(&mut self, leader: usize, choice: u64) -> Result<(), Violation> {
+        let nodes = self.nodes.len();
+        if nodes < 2 {
+            return Ok(());
+        }
+        let to = (leader + 1 + (choice % (nodes as u64 - 1)) as usize) % nodes;
+        let raft = &mut self.nodes[leader].raft;
+        let term = raft.term();
+        let refused = raft.transfer_leadership(NodeId(to as u64)).err();
+        if refused.is_none() {
+            self.counters.transfers += 1;
+            self.transfer = Some((to, term));
+        }
+        let event = TraceEvent::TransferAsked { from: leader, to, refused: refused.as_ref() };
+        self.recorder.record(self.now, event);
+        self.settle(leader)
     }
 
     /// `node` crashes: it stops, and the saves it had not completed are lost
@@ -809,12 +965,14 @@ impl Simulation {
         self.counters.crashes += 1;
         self.counters.lost_saves += lost_saves as u64;
         self.client.forget(node, incarnation, Index(u64::MAX));
+        self.reads.crashed(node);
         self.recorder.record(self.now, TraceEvent::Crash { node, lost_saves });
     }
 
     /// `node` restarts from what its disk holds, with an empty service.
     fn restart(&mut self, node: usize) -> Result<(), Violation> {
-        let config = core_config(&self.config, &self.profile, node, &mut self.core_seeds);
+        let config =
+            core_config(&self.config, &self.profile, self.protocol, node, &mut self.core_seeds);
         let member = &mut self.nodes[node];
         let state = member
             .persister
@@ -952,6 +1110,7 @@ fn wire(packet: &Packet) -> Wire<'_> {
 fn core_config(
     config: &SimulationConfig,
     profile: &Profile,
+    protocol: Protocol,
     node: usize,
     seeds: &mut SmallRng,
 ) -> Config {
@@ -964,7 +1123,10 @@ fn core_config(
         config.max_inflight_appends.unwrap_or(profile.core.max_inflight_appends);
     core.max_uncommitted_entries =
         config.max_uncommitted_entries.unwrap_or(profile.core.max_uncommitted_entries);
-    core.pre_vote = config.pre_vote;
+    core.pre_vote = protocol.pre_vote;
+    core.check_quorum = protocol.check_quorum;
+    core.noop_on_election = protocol.noop_on_election;
+    core.lease_reads = protocol.lease_reads;
     #[cfg(feature = "planted-bugs")]
     {
         core.planted_bug = config.planted_bug;

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use raft_core::{Index, NodeId, ProposeError, Request, Response, Role, Term};
+use raft_core::{
+    Index, NodeId, ProposeError, ReadError, Request, Response, Role, Term, TransferError,
+};
 use raft_persist::Update;
 
 use crate::sim::Violation;
@@ -91,6 +93,33 @@ pub(crate) enum TraceEvent<'a> {
     Acknowledged {
         node: usize,
         index: Index,
+    },
+    /// The client asked `node` for a read index; the index must reach
+    /// `floor` (the highest acknowledged write, or command a served read saw).
+    ReadAsked {
+        node: usize,
+        read: u64,
+        floor: Index,
+    },
+    /// `node` answered a read: its index, or why there is none.
+    ReadAnswered {
+        node: usize,
+        read: u64,
+        result: &'a Result<Index, ReadError>,
+    },
+    /// `node`'s service, applied through `applied`, served a read of index
+    /// `index`.
+    ReadServed {
+        node: usize,
+        read: u64,
+        index: Index,
+        applied: Index,
+    },
+    /// The leader `from` was asked to hand its lead to `to`.
+    TransferAsked {
+        from: usize,
+        to: usize,
+        refused: Option<&'a TransferError>,
     },
     /// A node's role, term, leader or commit index changed.
     StateChange {
@@ -260,6 +289,24 @@ impl TraceEvent<'_> {
             }
             TraceEvent::FaultsEnd => recorder.feed(20),
             TraceEvent::Converged { micros } => recorder.feed_all(&[21, micros]),
+            TraceEvent::ReadAsked { node, read, floor } => {
+                recorder.feed_all(&[23, node as u64, read, floor.0])
+            }
+            TraceEvent::ReadAnswered { node, read, result } => {
+                let code = match result {
+                    Ok(index) => index.0,
+                    Err(ReadError::NotLeader { .. }) => u64::MAX,
+                    Err(ReadError::LeadershipLost) => u64::MAX - 1,
+                    Err(_) => u64::MAX - 2,
+                };
+                recorder.feed_all(&[24, node as u64, read, code])
+            }
+            TraceEvent::ReadServed { node, read, index, applied } => {
+                recorder.feed_all(&[25, node as u64, read, index.0, applied.0])
+            }
+            TraceEvent::TransferAsked { from, to, refused } => {
+                recorder.feed_all(&[26, from as u64, to as u64, refused.is_some().into()])
+            }
             TraceEvent::Violated(violation) => {
                 recorder.feed(22);
                 for byte in violation.property().bytes() {
@@ -404,6 +451,25 @@ impl fmt::Display for TraceEvent<'_> {
             }
             TraceEvent::Acknowledged { node, index } => {
                 write!(f, "client <- n{node} index {index} committed (acknowledged)")
+            }
+            TraceEvent::ReadAsked { node, read, floor } => {
+                write!(f, "client -> n{node} read r{read} (its index must reach {floor})")
+            }
+            TraceEvent::ReadAnswered { node, read, result: Ok(index) } => {
+                write!(f, "client <- n{node} read r{read}: read index {index}")
+            }
+            TraceEvent::ReadAnswered { node, read, result: Err(error) } => {
+                write!(f, "client <- n{node} read r{read} refused: {error}")
+            }
+            TraceEvent::ReadServed { node, read, index, applied } => write!(
+                f,
+                "client <- n{node} read r{read} served: the state applied through {applied} (read index {index})"
+            ),
+            TraceEvent::TransferAsked { from, to, refused: None } => {
+                write!(f, "fault: leader n{from} asked to hand its lead to n{to}")
+            }
+            TraceEvent::TransferAsked { from, to, refused: Some(error) } => {
+                write!(f, "fault: leader n{from} asked to hand its lead to n{to}, refused: {error}")
             }
             TraceEvent::StateChange { node, role, term, leader, commit } => {
                 let leader = leader.map_or("none".to_owned(), |leader| format!("n{leader}"));

@@ -7,8 +7,9 @@ use std::time::Duration;
 use raft_core::{Index, RaftError, Term};
 use raft_persist::PersistError;
 
-/// The property a run broke: one of Raft's safety properties, the driver
-/// contract, or liveness once the faults stopped. Nodes are numbered from 0
+/// The property a run broke: one of Raft's safety properties, the
+/// linearizability of reads, the driver contract, or liveness once the faults
+/// stopped. Nodes are numbered from 0
 /// (`n0`, `n1`, ... in traces).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -148,6 +149,25 @@ pub enum Violation {
         /// "was applied with other bytes by node N", or "is past the final commit index".
         how: String,
     },
+    /// A linearizable read (ReadIndex, thesis §6.4, or a lease read) got a
+    /// read index below a client's command that it must see: one that was
+    /// acknowledged to the client before the read began, or that the state
+    /// of a read served before it began held. The state applied through that
+    /// index misses a write that completed before the read.
+    #[error(
+        "stale read: node {node} gave read index {index} to a read that began after the command at index {floor} {why}"
+    )]
+    StaleRead {
+        /// The node the client asked.
+        node: usize,
+        /// The read index it gave.
+        index: Index,
+        /// The command the read must see.
+        floor: Index,
+        /// How the client knew of it: "was acknowledged", or "was seen by a
+        /// read served earlier".
+        why: &'static str,
+    },
     /// A node's persister refused an update the core asked for.
     #[error("node {node}'s update does not apply to its disk")]
     Persistence {
@@ -210,6 +230,7 @@ impl Violation {
             Violation::AppliedOutOfOrder { .. } => "applied out of order",
             Violation::SnapshotMovedServiceBackward { .. } => "snapshot moved the service backward",
             Violation::AcknowledgedWriteLost { .. } => "acknowledged write lost",
+            Violation::StaleRead { .. } => "stale read",
             Violation::Persistence { .. } => "persistence",
             Violation::CoreRefused { .. } => "core refused",
             Violation::DriverContract { .. } => "driver contract",
