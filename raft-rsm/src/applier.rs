@@ -26,6 +26,14 @@ impl<S: StateMachine> Applier<S> {
     /// every entry would, under load, snapshot for every entry, falling
     /// further behind with each.
     pub(crate) fn run(mut self) {
+        self.apply_until_stopped();
+        // Nothing more will be applied: reads waiting for more end.
+        if let Some(inner) = self.inner.upgrade() {
+            inner.applier_ended();
+        }
+    }
+
+    fn apply_until_stopped(&mut self) {
         let mut unchecked = 0;
         let mut last_applied = None;
         loop {

@@ -82,6 +82,7 @@
 //! ```
 
 mod answers;
+mod applied;
 mod applier;
 mod config;
 mod error;

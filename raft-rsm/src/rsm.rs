@@ -2,7 +2,7 @@
 //! applies committed commands to it.
 
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use crossbeam_channel::{RecvTimeoutError, bounded};
 use raft_core::{Index, Node, NodeBuilder, ProposalError, ProposeError, ReadError};
 
 use crate::answers::{Answers, Claim};
+use crate::applied::{AppliedIndex, Reached};
 use crate::applier::Applier;
 use crate::{RsmConfig, StartError, StateMachine, SubmitError};
 
@@ -38,8 +39,7 @@ pub(crate) struct Inner<S: StateMachine> {
     pub(crate) machine: Mutex<S>,
     pub(crate) answers: Mutex<Answers<S::Output>>,
     /// The last index applied to `machine` (command, no-op or snapshot).
-    applied: Mutex<Index>,
-    applied_changed: Condvar,
+    applied: AppliedIndex,
     applier: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -62,8 +62,7 @@ impl<S: StateMachine> Rsm<S> {
             answers: Mutex::new(Answers::new(config.unclaimed_answers)),
             config,
             machine: Mutex::new(machine),
-            applied: Mutex::new(Index(0)),
-            applied_changed: Condvar::new(),
+            applied: AppliedIndex::default(),
             applier: Mutex::new(None),
         });
         let applier = Applier { inner: Arc::downgrade(&inner), applied, node: node.clone() };
@@ -153,39 +152,43 @@ impl<S: StateMachine> Rsm<S> {
     pub fn read<R>(&self, read: impl FnOnce(&S) -> R) -> Result<R, SubmitError> {
         let node = &self.inner.node;
         let started = deadline_after(self.inner.config.submit_timeout);
-        let index =
-            node.read_index().wait_timeout(time_left(started)).map_err(|error| match error {
-                ReadError::NotLeader { leader_hint } => SubmitError::WrongLeader { leader_hint },
-                ReadError::Timeout => SubmitError::TimedOut,
-                ReadError::Shutdown => SubmitError::Stopped,
-                _ => SubmitError::WrongLeader { leader_hint: node.status().leader },
-            })?;
-        let mut applied = self.inner.applied.lock().unwrap_or_else(PoisonError::into_inner);
-        while *applied < index {
-            if node.is_stopped() {
-                return Err(SubmitError::Stopped);
-            }
-            let left = time_left(started);
-            if left.is_zero() {
-                return Err(SubmitError::TimedOut);
-            }
-            // Bounded, so a node that stops meanwhile is noticed.
-            let slice = left.min(LEADERSHIP_CHECK_INTERVAL);
-            applied = self
-                .inner
-                .applied_changed
-                .wait_timeout(applied, slice)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+        let index = node
+            .read_index()
+            .wait_timeout(time_left(started))
+            .map_err(|error| read_refused(node, error))?;
+        match self.inner.applied.wait(index, started) {
+            Reached::Yes => Ok(self.read_local(read)),
+            Reached::Stopped => Err(SubmitError::Stopped),
+            Reached::TimedOut => Err(SubmitError::TimedOut),
         }
-        drop(applied);
-        Ok(self.read_local(read))
+    }
+
+    /// [`read`](Self::read) as a future, for services on an async runtime:
+    /// it holds no thread while it waits (the node's
+    /// [`ReadHandle`](raft_core::ReadHandle) and the applier wake it). It has
+    /// no deadline of its own: wrap it in the runtime's timeout.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read), but for the timeout.
+    pub async fn read_async<R>(&self, read: impl FnOnce(&S) -> R) -> Result<R, SubmitError> {
+        let node = &self.inner.node;
+        let index = node.read_index().await.map_err(|error| read_refused(node, error))?;
+        let applied = &self.inner.applied;
+        match std::future::poll_fn(|context| applied.poll(index, context)).await {
+            Reached::Yes => Ok(self.read_local(read)),
+            Reached::Stopped | Reached::TimedOut => Err(SubmitError::Stopped),
+        }
     }
 
     /// Reads the local state machine, as applied on this node so far. Not
     /// linearizable: a follower's state may lag the leader's.
     pub fn read_local<R>(&self, read: impl FnOnce(&S) -> R) -> R {
         read(&self.inner.machine.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &RsmConfig {
+        &self.inner.config
     }
 
     /// The node underneath.
@@ -201,6 +204,16 @@ impl<S: StateMachine> Rsm<S> {
 
     fn answers(&self) -> MutexGuard<'_, Answers<S::Output>> {
         self.inner.answers()
+    }
+}
+
+/// What a refused read index means to the caller.
+fn read_refused(node: &Node, error: ReadError) -> SubmitError {
+    match error {
+        ReadError::NotLeader { leader_hint } => SubmitError::WrongLeader { leader_hint },
+        ReadError::Timeout => SubmitError::TimedOut,
+        ReadError::Shutdown => SubmitError::Stopped,
+        _ => SubmitError::WrongLeader { leader_hint: node.status().leader },
     }
 }
 
@@ -226,17 +239,19 @@ impl<S: StateMachine> Inner<S> {
     /// The applier has applied everything through `index`: wake the reads
     /// waiting for it.
     pub(crate) fn applied_through(&self, index: Index) {
-        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
-        if index > *applied {
-            *applied = index;
-            drop(applied);
-            self.applied_changed.notify_all();
-        }
+        self.applied.advance(index);
+    }
+
+    /// The applier applies nothing more (the node stopped): reads waiting
+    /// for a later index end.
+    pub(crate) fn applier_ended(&self) {
+        self.applied.stop();
     }
 
     fn shutdown(&self) {
         self.node.shutdown();
         self.answers().stop();
+        self.applied.stop();
         let applier = self.applier.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(thread) = applier
             && thread.thread().id() != std::thread::current().id()

@@ -426,13 +426,15 @@ async fn through_log(
         _ => &app.metrics.proposals,
     };
     counter.fetch_add(1, Relaxed);
-    let server = app.server.clone();
-    let result = tokio::task::spawn_blocking(move || match request {
-        Request::Get { key } => linearizable_get(&server, key),
-        other => server.rsm().submit(other),
-    })
-    .await
-    .map_err(internal)?;
+    let result = match request {
+        Request::Get { key } => linearizable_get(&app.server, key).await,
+        write => {
+            let server = app.server.clone();
+            tokio::task::spawn_blocking(move || server.rsm().submit(write))
+                .await
+                .map_err(internal)?
+        }
+    };
     match result {
         Ok(reply) => Ok(Outcome::Reply(reply)),
         Err(SubmitError::WrongLeader { leader_hint }) => {

@@ -25,10 +25,14 @@ pub(crate) fn transfer_leadership(node: &Node, to: NodeId) -> Result<(), Transfe
 /// this node has applied through it, then a read of the local store. The
 /// answer reflects every write acknowledged before the read began.
 ///
-/// Blocks until the read is served, or failed.
-pub(crate) fn linearizable_get(server: &KvServer, key: String) -> Result<Reply, SubmitError> {
-    server.rsm().read(|store| match store.get(&key) {
+/// Holds no thread while it waits; gives up after the submit timeout.
+pub(crate) async fn linearizable_get(server: &KvServer, key: String) -> Result<Reply, SubmitError> {
+    let rsm = server.rsm();
+    let read = rsm.read_async(|store| match store.get(&key) {
         Some((value, version)) => Reply::Value { value: value.to_owned(), version },
         None => Reply::Failed(KvError::NoKey),
-    })
+    });
+    tokio::time::timeout(rsm.config().submit_timeout, read)
+        .await
+        .unwrap_or(Err(SubmitError::TimedOut))
 }
