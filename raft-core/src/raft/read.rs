@@ -6,7 +6,10 @@
 //! an entry of its own term has committed (so that index covers every entry
 //! committed before it took the lead). Reads waiting at one
 //! [`Raft::ready`] start one *read round*: the round number goes up and a
-//! heartbeat goes to every follower. Every AppendEntries carries the latest
+//! heartbeat goes to every follower. At most two rounds with reads are out
+//! at a time: the reads that come meanwhile wait for one to be confirmed
+//! and go in the next, so under load each round serves many reads and the
+//! heartbeats stay a few per follower per round trip. Every AppendEntries carries the latest
 //! round and every answer echoes it; once a majority (the leader included)
 //! has answered a round, no other leader can have been elected before the
 //! round began, and the round's reads get their index.
@@ -21,6 +24,10 @@ use crate::{
     ReadError, ReadId, ReadIndexRequest, ReadIndexResponse, ReadOutcome, Request, RequestId,
     Response, Role,
 };
+
+/// How many rounds with reads in them a leader keeps out at once: two, so a
+/// round fills while the one before it is out.
+const MAX_READ_ROUNDS_IN_FLIGHT: usize = 2;
 
 /// Who waits for a read index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +56,8 @@ pub(super) struct Reads {
     round: u64,
     /// The latest round a majority confirmed.
     confirmed: u64,
+    /// The rounds with reads in them not yet confirmed, oldest first.
+    in_flight: VecDeque<u64>,
     /// With lease reads: when each unconfirmed round started (round, tick).
     started: VecDeque<(u64, u64)>,
     /// With lease reads: the tick at which the latest confirmed round of this
@@ -81,6 +90,13 @@ impl Reads {
         !self.waiting.is_empty() || !self.to_forward.is_empty()
     }
 
+    /// Whether as many rounds with reads in them as may be are out and not
+    /// yet confirmed: the reads waiting meanwhile go in the next round,
+    /// started once one is.
+    fn round_in_flight(&self) -> bool {
+        self.in_flight.len() >= MAX_READ_ROUNDS_IN_FLIGHT
+    }
+
     /// The leader lost the lead in `term`: every read it holds fails, and
     /// the followers that asked hear so.
     pub(super) fn lost_leadership(
@@ -102,6 +118,7 @@ impl Reads {
             }
         }
         self.started.clear();
+        self.in_flight.clear();
         self.lease_from = None;
         self.confirmed = self.round;
     }
@@ -144,7 +161,11 @@ impl Raft {
     /// leader's once it may serve them, a follower's to forward.
     pub(super) fn reads_have_work(&self) -> bool {
         match self.role {
-            Role::Leader => self.reads.has_waiting() && self.own_term_committed(),
+            Role::Leader => {
+                self.reads.has_waiting()
+                    && self.own_term_committed()
+                    && !self.reads.round_in_flight()
+            }
             _ => !self.reads.to_forward.is_empty(),
         }
     }
@@ -183,11 +204,15 @@ impl Raft {
         if self.role == Role::Leader {
             let forwarded = std::mem::take(&mut self.reads.to_forward);
             self.reads.waiting.extend(forwarded.into_iter().map(Reader::Local));
-            if self.reads.waiting.is_empty() || !self.own_term_committed() {
+            if self.reads.waiting.is_empty()
+                || !self.own_term_committed()
+                || self.reads.round_in_flight()
+            {
                 return;
             }
             self.reads.start_round(self.ticks, self.config.lease_reads);
             let round = self.reads.round;
+            self.reads.in_flight.push_back(round);
             let index = self.commit_index;
             let waiting = std::mem::take(&mut self.reads.waiting);
             self.reads.confirming.extend(waiting.into_iter().map(|reader| (round, index, reader)));
@@ -234,6 +259,9 @@ impl Raft {
             return;
         }
         self.reads.confirmed = confirmed;
+        while self.reads.in_flight.front().is_some_and(|&round| round <= confirmed) {
+            self.reads.in_flight.pop_front();
+        }
         while self.reads.started.front().is_some_and(|&(round, _)| round <= confirmed) {
             if let Some((_, tick)) = self.reads.started.pop_front() {
                 self.reads.lease_from = Some(tick);
