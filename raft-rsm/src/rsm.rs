@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{RecvTimeoutError, bounded};
 use raft_core::{Index, Node, NodeBuilder, ProposalError, ProposeError, ReadError};
 
-use crate::answers::{Answers, Claim};
+use crate::answers::{AnswerSlot, Answers, Claim};
 use crate::applied::{AppliedIndex, Reached};
 use crate::applier::Applier;
 use crate::{RsmConfig, StartError, StateMachine, SubmitError};
@@ -93,12 +93,7 @@ impl<S: StateMachine> Rsm<S> {
             .map_err(|error| SubmitError::Encode(error.to_string()))?;
         let node = &self.inner.node;
         let wrong_leader = || SubmitError::WrongLeader { leader_hint: node.status().leader };
-        let handle = node.propose(bytes).map_err(|error| match error {
-            ProposeError::NotLeader { leader_hint } => SubmitError::WrongLeader { leader_hint },
-            ProposeError::TooLarge { size, limit } => SubmitError::TooLarge { size, limit },
-            ProposeError::Busy => SubmitError::Busy,
-            _ => SubmitError::Stopped,
-        })?;
+        let handle = node.propose(bytes).map_err(propose_refused)?;
         // The handle resolves once the entry commits here, or is lost to
         // another (truncated away, or another entry committed at its index).
         // A leader deposed meanwhile may hold the entry a long time without
@@ -136,6 +131,43 @@ impl<S: StateMachine> Rsm<S> {
                 self.answers().forget(proposal.index);
                 Err(SubmitError::TimedOut)
             }
+        }
+    }
+
+    /// [`submit`](Self::submit) as a future, for services on an async
+    /// runtime: it holds no thread while it waits (the node's
+    /// [`ProposalHandle`](raft_core::ProposalHandle) and the applier wake
+    /// it). It has no deadline of its own, and does not watch the node's
+    /// leadership: a leader deposed before the command commits may hold it a
+    /// long time, so wrap it in the runtime's timeout (and, to give up
+    /// sooner, race it with a watch on [`Node::state`]).
+    ///
+    /// # Errors
+    /// As [`submit`](Self::submit), but for the timeout.
+    pub async fn submit_async(&self, command: S::Command) -> Result<S::Output, SubmitError> {
+        let bytes = postcard::to_stdvec(&command)
+            .map_err(|error| SubmitError::Encode(error.to_string()))?;
+        let node = &self.inner.node;
+        let wrong_leader = || SubmitError::WrongLeader { leader_hint: node.status().leader };
+        let handle = node.propose(bytes).map_err(propose_refused)?;
+        let proposal = match handle.await {
+            Ok(proposal) => proposal,
+            Err(ProposalError::Stopped) => return Err(SubmitError::Stopped),
+            Err(_) => return Err(wrong_leader()),
+        };
+        let slot = AnswerSlot::new();
+        match self.answers().wait_for(proposal.index, proposal.term, Arc::clone(&slot)) {
+            Claim::Ready(answer) => return answer.map_err(|_| wrong_leader()),
+            Claim::Stopped => return Err(SubmitError::Stopped),
+            Claim::Registered => {}
+        }
+        let mut guard =
+            WaitGuard { answers: &self.inner.answers, index: proposal.index, armed: true };
+        let answer = std::future::poll_fn(|context| slot.poll(context)).await;
+        guard.armed = false;
+        match answer {
+            Some(answer) => answer.map_err(|_| wrong_leader()),
+            None => Err(SubmitError::Stopped),
         }
     }
 
@@ -204,6 +236,34 @@ impl<S: StateMachine> Rsm<S> {
 
     fn answers(&self) -> MutexGuard<'_, Answers<S::Output>> {
         self.inner.answers()
+    }
+}
+
+/// What a refused proposal means to the caller.
+fn propose_refused(error: ProposeError) -> SubmitError {
+    match error {
+        ProposeError::NotLeader { leader_hint } => SubmitError::WrongLeader { leader_hint },
+        ProposeError::TooLarge { size, limit } => SubmitError::TooLarge { size, limit },
+        ProposeError::Busy => SubmitError::Busy,
+        // Handing the lead over: the next leader takes commands.
+        ProposeError::Transferring { to } => SubmitError::WrongLeader { leader_hint: Some(to) },
+        _ => SubmitError::Stopped,
+    }
+}
+
+/// Forgets a registered wait for an answer unless told the answer came: an
+/// async submit dropped early (by its caller's timeout) leaves nothing behind.
+struct WaitGuard<'a, O> {
+    answers: &'a Mutex<Answers<O>>,
+    index: Index,
+    armed: bool,
+}
+
+impl<O> Drop for WaitGuard<'_, O> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.answers.lock().unwrap_or_else(PoisonError::into_inner).forget(self.index);
+        }
     }
 }
 

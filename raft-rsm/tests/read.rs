@@ -109,3 +109,49 @@ fn reads_through_any_node_see_every_write_acknowledged_before_they_began() {
         replica.shutdown();
     }
 }
+
+/// Runs a future to its end on this thread, parking between polls.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        assert!(Instant::now() < deadline, "the future did not resolve");
+        thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn async_submits_and_reads_answer_as_the_blocking_ones_do() {
+    let network = ChannelNetwork::<Request, Response>::new();
+    let builder = Node::builder(Config::new(NodeId(1), vec![NodeId(1)]))
+        .persister(MemPersister::new())
+        .transport(network.transport(NodeId(1)).unwrap());
+    let counter = Rsm::start(builder, Counter(0), RsmConfig::default()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        match block_on(counter.submit_async(5)) {
+            Err(SubmitError::WrongLeader { .. }) if Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(10))
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(first, Ok(5));
+    assert_eq!(block_on(counter.submit_async(2)), Ok(7));
+    assert_eq!(block_on(counter.read_async(|machine| machine.0)), Ok(7));
+    assert_eq!(counter.read(|machine| machine.0), Ok(7));
+    counter.shutdown();
+    assert_eq!(block_on(counter.submit_async(1)), Err(SubmitError::Stopped));
+    assert_eq!(block_on(counter.read_async(|machine| machine.0)), Err(SubmitError::Stopped));
+}

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 
 use crate::client::{Client, ClientError, Nodes, key_path};
@@ -74,22 +77,20 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), ClientError> {
         "bench: {} clients, {:?} mix, {}-byte values, {} keys, {} s, leader {leader}",
         args.clients, args.mix, args.value_bytes, args.keys, args.seconds
     );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ClientError::Runtime)?;
+    let address = leader.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let value: Arc<str> = Arc::from(value.as_str());
     let shared = Arc::new(Shared::default());
     let started = Instant::now();
     let mut workers = Vec::new();
     for client in 0..args.clients {
         let shared = Arc::clone(&shared);
-        let urls = urls.clone();
-        let value = value.clone();
+        let (address, value) = (address.clone(), Arc::clone(&value));
         let (mix, keys) = (args.mix, args.keys);
-        let spawned = std::thread::Builder::new()
-            .name(format!("bench-{client}"))
-            .stack_size(256 * 1024)
-            .spawn(move || run_client(client, urls, mix, keys, &value, &shared));
-        match spawned {
-            Ok(worker) => workers.push(worker),
-            Err(error) => eprintln!("bench: could not start client {client}: {error}"),
-        }
+        workers.push(runtime.spawn(run_client(client, address, mix, keys, value, shared)));
     }
     let deadline = started + Duration::from_secs(args.seconds);
     let mut last = (started, 0);
@@ -112,7 +113,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), ClientError> {
     let elapsed = started.elapsed();
     let mut latencies: Vec<u64> = Vec::new();
     for worker in workers {
-        if let Ok(mut mine) = worker.join() {
+        if let Ok(mut mine) = runtime.block_on(worker) {
             latencies.append(&mut mine);
         }
     }
@@ -139,22 +140,33 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), ClientError> {
     Ok(())
 }
 
-/// One client's loop: one request at a time until told to stop; returns
-/// the latency of each successful one, in microseconds.
-fn run_client(
+/// One client's loop: one request at a time, on one keep-alive connection to
+/// the leader at `address` (opened again after a failure), until told to
+/// stop; returns the latency of each successful one, in microseconds.
+async fn run_client(
     index: u64,
-    urls: Vec<String>,
+    address: String,
     mix: Mix,
     keys: u64,
-    value: &str,
-    shared: &Shared,
+    value: Arc<str>,
+    shared: Arc<Shared>,
 ) -> Vec<u64> {
-    let mut client = Client::new(urls, Duration::from_secs(15));
-    client.find_leader();
     let mut random = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut latencies = Vec::new();
-    let body = json!({ "value": value });
+    let body = Bytes::from(json!({ "value": &*value }).to_string());
+    let mut connection = None;
     while !shared.stop.load(Ordering::Relaxed) {
+        let sender = match &mut connection {
+            Some(sender) => sender,
+            None => match connect(&address).await {
+                Ok(sender) => connection.insert(sender),
+                Err(_) => {
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
         // xorshift64: a cheap, seeded choice of key and operation.
         random ^= random << 13;
         random ^= random >> 7;
@@ -165,21 +177,51 @@ fn run_client(
             Mix::Read => false,
             Mix::Mixed => (random >> 32) & 1 == 0,
         };
-        let began = Instant::now();
-        let answer = if write {
-            client.send("PUT", &path, Some(&body))
+        let request = hyper::Request::builder()
+            .uri(path)
+            .header(hyper::header::HOST, address.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        let request = if write {
+            request.method("PUT").body(Full::new(body.clone()))
         } else {
-            client.send("GET", &path, None)
+            request.method("GET").body(Full::new(Bytes::new()))
         };
-        match answer {
-            Ok(answer) if answer.status == 200 || (!write && answer.status == 404) => {
+        let Ok(request) = request else { break };
+        let began = Instant::now();
+        let status = match sender.send_request(request).await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                response.into_body().collect().await.ok().map(|_| status)
+            }
+            Err(_) => None,
+        };
+        match status {
+            Some(status) if status == 200 || (!write && status == 404) => {
                 latencies.push(began.elapsed().as_micros() as u64);
                 shared.done.fetch_add(1, Ordering::Relaxed);
             }
-            _ => {
+            Some(_) => {
                 shared.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+                connection = None;
             }
         }
     }
     latencies
+}
+
+/// An HTTP/1.1 connection to `address`, its driver running on the runtime.
+async fn connect(
+    address: &str,
+) -> Result<
+    hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(driver);
+    Ok(sender)
 }

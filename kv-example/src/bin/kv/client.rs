@@ -105,6 +105,9 @@ pub(crate) enum ClientError {
         #[source]
         source: std::io::Error,
     },
+    /// The bench's async runtime would not start.
+    #[error("could not start the bench's runtime")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// How long a client keeps retrying an operation that finds no leader.

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::config::Member;
 use crate::metrics::Metrics;
-use crate::node_ops::{linearizable_get, transfer_leadership};
+use crate::node_ops::{linearizable_get, transfer_leadership, write};
 use crate::status::{ClusterStatus, LeaderLog, MemberStatus, NodeStatus};
 use raft_core::TransferError;
 
@@ -410,8 +410,8 @@ enum Outcome {
     Forwarded(Response),
 }
 
-/// Runs `request` on this node, on the blocking pool: a write through the
-/// log (a submit waits for the commit and the apply), a `Get` as a
+/// Runs `request` on this node, on the runtime with no thread held while it
+/// waits: a write through the log (until committed and applied), a `Get` as a
 /// linearizable read (ReadIndex, no log entry; a follower serves it
 /// locally once it has applied through the leader's read index). If no
 /// leader answers this node, forwards the original request to the leader.
@@ -428,12 +428,7 @@ async fn through_log(
     counter.fetch_add(1, Relaxed);
     let result = match request {
         Request::Get { key } => linearizable_get(&app.server, key).await,
-        write => {
-            let server = app.server.clone();
-            tokio::task::spawn_blocking(move || server.rsm().submit(write))
-                .await
-                .map_err(internal)?
-        }
+        request => write(&app.server, request).await,
     };
     match result {
         Ok(reply) => Ok(Outcome::Reply(reply)),

@@ -1,8 +1,9 @@
-//! The two things the HTTP API asks of the Raft node beyond submitting
-//! commands, each in one place: transferring leadership and the linearizable
-//! read.
+//! What the HTTP API asks of the Raft node, each in one place: a write, a
+//! linearizable read, and a leadership transfer.
 
-use kv_example::{KvError, KvServer, Reply};
+use std::time::Duration;
+
+use kv_example::{KvError, KvServer, Reply, Request};
 use raft_core::{Node, NodeId, TransferError};
 use raft_rsm::SubmitError;
 
@@ -33,6 +34,35 @@ pub(crate) async fn linearizable_get(server: &KvServer, key: String) -> Result<R
         None => Reply::Failed(KvError::NoKey),
     });
     tokio::time::timeout(rsm.config().submit_timeout, read)
+        .await
+        .unwrap_or(Err(SubmitError::TimedOut))
+}
+
+/// How often a waiting write checks that its node still leads.
+const LEADERSHIP_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Runs a write through the log on `server` and returns the store's answer
+/// once it has committed and applied here. Holds no thread while it waits;
+/// gives up as the wrong leader once the node stops leading (a deposed
+/// leader may hold the entry a long time), and after the submit timeout.
+pub(crate) async fn write(server: &KvServer, request: Request) -> Result<Reply, SubmitError> {
+    let rsm = server.rsm();
+    let node = rsm.node();
+    let deposed = async {
+        loop {
+            tokio::time::sleep(LEADERSHIP_CHECK_INTERVAL).await;
+            if !node.state().1 {
+                return Err(SubmitError::WrongLeader { leader_hint: node.status().leader });
+            }
+        }
+    };
+    let submit = async {
+        tokio::select! {
+            answer = rsm.submit_async(request) => answer,
+            gave_up = deposed => gave_up,
+        }
+    };
+    tokio::time::timeout(rsm.config().submit_timeout, submit)
         .await
         .unwrap_or(Err(SubmitError::TimedOut))
 }
