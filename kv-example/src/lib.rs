@@ -6,8 +6,9 @@
 //!   which makes retries safe without a table of client ids; a `Set` writes
 //!   whatever the version and a `Delete` removes a key.
 //! - [`KvServer`]: one replica, the store replicated through `raft-rsm`'s
-//!   [`Rsm`](raft_rsm::Rsm); every operation, reads included, goes through
-//!   the log.
+//!   [`Rsm`](raft_rsm::Rsm); [`KvServer::handle`] runs every operation,
+//!   reads included, through the log (the lab's way). The `kv` binary reads
+//!   with `Rsm::read_async` instead: ReadIndex, no log entry.
 //! - [`Clerk`]: the client; it finds the leader, retries across servers, and
 //!   reports [`KvError::Maybe`] when a retried `Put` finds the version moved
 //!   on (an earlier attempt may have applied). It speaks to the servers over
