@@ -93,6 +93,8 @@ fn usage() {
 }
 
 fn parse(arguments: Vec<String>) -> Result<Options, String> {
+    // The protocol switches start where a simulation's configuration does.
+    let defaults = SimulationConfig::new(3, FaultMix::Chaos);
     let mut options = Options {
         seeds: 10_000,
         first: 1_000_000,
@@ -104,10 +106,10 @@ fn parse(arguments: Vec<String>) -> Result<Options, String> {
         max_bytes_per_append: None,
         max_inflight_appends: None,
         max_uncommitted_entries: None,
-        pre_vote: None,
-        check_quorum: None,
-        noop_on_election: None,
-        lease_reads: Some(false),
+        pre_vote: defaults.pre_vote,
+        check_quorum: defaults.check_quorum,
+        noop_on_election: defaults.noop_on_election,
+        lease_reads: defaults.lease_reads,
         #[cfg(feature = "planted-bugs")]
         planted_bug: None,
         replay: None,

@@ -328,7 +328,7 @@ async fn get_key(
         };
     }
     let original = Original { method: Method::GET, uri, headers, body: Bytes::new() };
-    match through_log(&app, Request::Get { key: key.clone() }, original).await? {
+    match on_this_node(&app, Request::Get { key: key.clone() }, original).await? {
         Outcome::Forwarded(response) => Ok(response),
         Outcome::Reply(Reply::Value { value, version }) => {
             Ok(value_response(&key, &value, version))
@@ -356,7 +356,7 @@ async fn put_key(
         None => Request::Set { key: key.clone(), value: put.value },
     };
     let original = Original { method: Method::PUT, uri, headers, body };
-    match through_log(&app, request, original).await? {
+    match on_this_node(&app, request, original).await? {
         Outcome::Forwarded(response) => Ok(response),
         Outcome::Reply(Reply::Done) => {
             let version = put.version.unwrap_or_default() + 1;
@@ -380,7 +380,7 @@ async fn delete_key(
     let params = query_from(query)?;
     let original = Original { method: Method::DELETE, uri, headers, body: Bytes::new() };
     let request = Request::Delete { key: key.clone(), version: params.version };
-    match through_log(&app, request, original).await? {
+    match on_this_node(&app, request, original).await? {
         Outcome::Forwarded(response) => Ok(response),
         Outcome::Reply(Reply::Done) => {
             Ok(json_response(StatusCode::OK, &json!({ "key": key, "deleted": true })))
@@ -415,7 +415,7 @@ enum Outcome {
 /// linearizable read (ReadIndex, no log entry; a follower serves it
 /// locally once it has applied through the leader's read index). If no
 /// leader answers this node, forwards the original request to the leader.
-async fn through_log(
+async fn on_this_node(
     app: &Arc<App>,
     request: Request,
     original: Original,

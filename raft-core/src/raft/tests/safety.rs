@@ -831,48 +831,44 @@ impl World {
     /// The service above node `id` takes one committed item.
     fn apply(&mut self, id: usize, item: Applied) -> Result<(), String> {
         let applied = self.members[id].service.len() as u64;
-        // A leader's no-op applies as an empty command, which no client's
-        // command is.
-        let item = match item {
-            Applied::Noop { index, term } => {
-                Applied::Command { index, term, data: Vec::new().into() }
-            }
-            item => item,
+        let (index, data) = match item {
+            Applied::Command { index, data, .. } => (index, data.to_vec()),
+            // A leader's no-op applies as an empty command, which no client's
+            // command is.
+            Applied::Noop { index, .. } => (index, Vec::new()),
+            Applied::Snapshot { index, data, .. } => return self.install(id, index, &data),
         };
-        match item {
-            Applied::Noop { .. } => unreachable!("turned into a command above"),
-            Applied::Command { index, data, .. } => {
-                if index.0 != applied + 1 {
-                    return Err(format!(
-                        "apply order: node {id} was handed index {index} after applying {applied}"
-                    ));
-                }
-                let data = data.to_vec();
-                self.record_applied(id, index, &data)?;
-                self.members[id].service.push(data);
-                self.coverage.commands_applied += 1;
-                self.acknowledged = self.acknowledged.max(index.0);
-            }
-            Applied::Snapshot { index, data, .. } => {
-                if index.0 <= applied {
-                    return Err(format!(
-                        "apply order: node {id} was handed snapshot {index} after applying {applied}"
-                    ));
-                }
-                let state: Vec<Vec<u8>> =
-                    postcard::from_bytes(&data).map_err(|error| error.to_string())?;
-                if state.len() as u64 != index.0 {
-                    return Err(format!(
-                        "apply order: node {id} was handed snapshot {index} holding {} commands",
-                        state.len()
-                    ));
-                }
-                for (position, command) in state.iter().enumerate() {
-                    self.record_applied(id, Index(position as u64 + 1), command)?;
-                }
-                self.members[id].service = state;
-            }
+        if index.0 != applied + 1 {
+            return Err(format!(
+                "apply order: node {id} was handed index {index} after applying {applied}"
+            ));
         }
+        self.record_applied(id, index, &data)?;
+        self.members[id].service.push(data);
+        self.coverage.commands_applied += 1;
+        self.acknowledged = self.acknowledged.max(index.0);
+        Ok(())
+    }
+
+    /// The service above node `id` installs a snapshot through `index`.
+    fn install(&mut self, id: usize, index: Index, data: &[u8]) -> Result<(), String> {
+        let applied = self.members[id].service.len() as u64;
+        if index.0 <= applied {
+            return Err(format!(
+                "apply order: node {id} was handed snapshot {index} after applying {applied}"
+            ));
+        }
+        let state: Vec<Vec<u8>> = postcard::from_bytes(data).map_err(|error| error.to_string())?;
+        if state.len() as u64 != index.0 {
+            return Err(format!(
+                "apply order: node {id} was handed snapshot {index} holding {} commands",
+                state.len()
+            ));
+        }
+        for (position, command) in state.iter().enumerate() {
+            self.record_applied(id, Index(position as u64 + 1), command)?;
+        }
+        self.members[id].service = state;
         Ok(())
     }
 
